@@ -1,0 +1,75 @@
+/*
+ * connect.c - connect(2) on TCP sockets: one CLIENT span per attempt.
+ *
+ * Attributes: network.peer.address/port, network.transport=tcp,
+ * network.type ipv4/ipv6; on failure error.type (the errno name) and
+ * status Error. A non-blocking connect that is still in progress
+ * (EINPROGRESS, or EINTR, after which the kernel goes on connecting) is
+ * not a failure: the span ends at the return of the call.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "../runtime/span.h"
+#include "hook.h"
+
+/* A span for fd's connection to addr, or NULL when it is not TCP/IP. */
+static struct rt_span *connect_begin(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	struct rt_span *sp;
+	const void *a;
+	int type = 0, port;
+	socklen_t tl = sizeof(type);
+	bool v6;
+
+	if (!addr || len < sizeof(sa_family_t))
+		return NULL;
+	if (addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		a = &((const struct sockaddr_in *)addr)->sin_addr;
+		port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+		v6 = false;
+	} else if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+		port = ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+		v6 = true;
+	} else {
+		return NULL;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
+		return NULL;
+	if (!inet_ntop(addr->sa_family, a, host, sizeof(host)))
+		return NULL;
+	sp = rt_span_start("connect", RT_KIND_CLIENT, NULL, 0);
+	rt_span_set_cstr(sp, "network.peer.address", host);
+	rt_span_set_int(sp, "network.peer.port", port);
+	rt_span_set_cstr(sp, "network.transport", "tcp");
+	rt_span_set_cstr(sp, "network.type", v6 ? "ipv6" : "ipv4");
+	return sp;
+}
+
+HK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct rt_span *sp;
+	int saved = errno, rc, err;
+
+	if (!hk_enter_checked(PL_FAM_NET))
+		return PL_REAL(connect)(fd, addr, len);
+	sp = connect_begin(fd, addr, len);
+	errno = saved;
+	rc = PL_REAL(connect)(fd, addr, len);
+	err = rc < 0 ? errno : saved;
+	if (sp) {
+		if (rc < 0 && err != EINPROGRESS && err != EINTR) {
+			rt_span_set_cstr(sp, "error.type", hk_errno_name(err));
+			rt_span_set_status(sp, RT_STATUS_ERROR, strerror(err));
+		}
+		rt_span_end(sp, 0);
+	}
+	hk_leave(PL_FAM_NET);
+	errno = err;
+	return rc;
+}

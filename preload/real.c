@@ -1,0 +1,31 @@
+/*
+ * real.c - resolves the real libc functions behind every hook.
+ */
+#include "real.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+struct pl_real pl_real;
+
+void *pl_real_lookup(const char *name, void *self)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	/* RTLD_NEXT can only find ourselves if the library is loaded twice;
+	 * fall back to the default search and never return our own hook. */
+	if (p == self || !p)
+		p = dlsym(RTLD_DEFAULT, name);
+	return p == self ? NULL : p;
+}
+
+void pl_real_init(void)
+{
+	PL_REAL(connect);
+	PL_REAL(getaddrinfo);
+	PL_REAL(execve);
+	PL_REAL(execv);
+	PL_REAL(execvp);
+	PL_REAL(execvpe);
+	PL_REAL(fexecve);
+}

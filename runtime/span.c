@@ -1,0 +1,397 @@
+/*
+ * span.c - span start/end, attributes, events, links, status.
+ *
+ * DESIGN: a span is one pool record (queue.c). Strings are copied into the
+ * record's arena; limits (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT and the count
+ * limits) are applied as values arrive, with drops counted on the span as
+ * OTLP's dropped_* fields expect. When the arena is full, further strings
+ * are dropped like over-limit attributes: bounded memory wins.
+ *
+ * THREADS: see span.h. Nothing here blocks or allocates.
+ */
+#include "span.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "config.h"
+#include "context.h"
+#include "queue.h"
+#include "runtime.h"
+
+/* Bytes of s[0..len) that fit in max without splitting a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t n;
+
+	if (len <= max)
+		return len;
+	n = max;
+	/* Back off continuation bytes (10xxxxxx) to a character start. */
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* Copy s into the arena, NUL-terminated; NULL when it does not fit. */
+static const char *arena_copy(struct rt_span *sp, const char *s, size_t len)
+{
+	char *d;
+
+	if (len > RT_SPAN_ARENA - 1 - sp->arena_used)
+		return NULL;
+	d = sp->arena + sp->arena_used;
+	if (len)
+		memcpy(d, s, len);
+	d[len] = 0;
+	sp->arena_used += (uint32_t)len + 1;
+	return d;
+}
+
+static uint32_t span_attr_limit(void)
+{
+	uint32_t l = rt_cfg.limits.span_attrs;
+
+	return l < RT_SPAN_MAX_ATTRS ? l : RT_SPAN_MAX_ATTRS;
+}
+
+struct rt_span *rt_span_start(const char *name, enum rt_kind kind,
+			      const struct rt_ctx *parent, uint64_t start_ns)
+{
+	struct rt_ctx cur;
+	struct rt_span *sp;
+
+	if (!rt_enabled)
+		return NULL;
+	sp = rt_pool_get();
+	if (!sp) {
+		RT_STAT_ADD(dropped_pool_empty, 1);
+		return NULL;
+	}
+	memset(sp, 0, offsetof(struct rt_span, attrs));
+	sp->arena_used = 0;
+	if (!parent) {
+		rt_ctx_current(&cur);
+		parent = &cur;
+	}
+	if (parent->valid) {
+		memcpy(sp->trace_id, parent->trace_id, 16);
+		memcpy(sp->parent_id, parent->span_id, 8);
+		sp->has_parent = true;
+		sp->parent_remote = parent->remote;
+		sp->flags = parent->flags & RT_FLAG_RANDOM;
+		if (parent->tracestate[0])
+			sp->tracestate = arena_copy(sp, parent->tracestate,
+						    strlen(parent->tracestate));
+	} else if (!rt_id_is_zero(parent->trace_id, 16)) {
+		/* A root span in the process trace. */
+		memcpy(sp->trace_id, parent->trace_id, 16);
+		sp->flags = parent->flags & RT_FLAG_RANDOM;
+	} else {
+		rt_new_trace_id(sp->trace_id);
+		sp->flags = RT_FLAG_RANDOM;
+	}
+	rt_new_span_id(sp->span_id);
+	if (rt_should_sample(parent->valid ? parent : NULL, sp->trace_id)) {
+		sp->flags |= RT_FLAG_SAMPLED;
+		sp->recording = true;
+	}
+	sp->kind = (uint8_t)kind;
+	sp->name = name ? arena_copy(sp, name, strlen(name)) : NULL;
+	sp->start_ns = start_ns ? start_ns : rt_now_ns();
+	RT_STAT_ADD(spans_started, 1);
+	return sp;
+}
+
+void rt_span_ctx(const struct rt_span *sp, struct rt_ctx *out)
+{
+	memset(out, 0, offsetof(struct rt_ctx, tracestate) + 1);
+	if (!sp)
+		return;
+	memcpy(out->trace_id, sp->trace_id, 16);
+	memcpy(out->span_id, sp->span_id, 8);
+	out->flags = sp->flags;
+	out->valid = true;
+	out->remote = false;
+	if (sp->tracestate) {
+		size_t n = strlen(sp->tracestate);
+
+		if (n > RT_TRACESTATE_MAX)
+			n = RT_TRACESTATE_MAX;
+		memcpy(out->tracestate, sp->tracestate, n);
+		out->tracestate[n] = 0;
+	}
+}
+
+void rt_span_set_name(struct rt_span *sp, const char *name, size_t len)
+{
+	const char *n;
+
+	if (!sp || !sp->recording)
+		return;
+	n = arena_copy(sp, name, utf8_cut(name, len, 255));
+	if (n)
+		sp->name = n;
+}
+
+/*
+ * The slot for key under owner: the existing one (a key set twice is
+ * replaced), or a new one within the owner's limit. NULL when dropped;
+ * the caller then counts the drop.
+ */
+static struct rt_attr *slot(struct rt_span *sp, uint8_t owner, const char *key,
+			    uint32_t limit, uint32_t have)
+{
+	struct rt_attr *a;
+
+	for (uint16_t i = 0; i < sp->nattrs; i++) {
+		a = &sp->attrs[i];
+		if (a->owner == owner && (a->key == key || strcmp(a->key, key) == 0))
+			return a;
+	}
+	if (have >= limit || sp->nattrs >= RT_SPAN_MAX_ATTRS)
+		return NULL;
+	a = &sp->attrs[sp->nattrs++];
+	a->key = key;
+	a->owner = owner;
+	if (owner == RT_OWNER_SPAN)
+		sp->nspan_attrs++;
+	return a;
+}
+
+static uint32_t owner_count(const struct rt_span *sp, uint8_t owner)
+{
+	uint32_t n = 0;
+
+	for (uint16_t i = 0; i < sp->nattrs; i++)
+		n += sp->attrs[i].owner == owner;
+	return n;
+}
+
+static void count_drop(struct rt_span *sp, uint8_t owner)
+{
+	if (owner == RT_OWNER_SPAN)
+		sp->dropped_attrs++;
+	else if (owner & 0x80)
+		sp->links[owner & 0x7f].dropped_attrs++;
+	else
+		sp->events[owner - 1].dropped_attrs++;
+}
+
+static struct rt_attr *owner_slot(struct rt_span *sp, uint8_t owner, const char *key)
+{
+	struct rt_attr *a;
+
+	if (owner == RT_OWNER_SPAN)
+		a = slot(sp, owner, key, span_attr_limit(), sp->nspan_attrs);
+	else if (owner & 0x80)
+		a = slot(sp, owner, key, rt_cfg.limits.link_attrs, owner_count(sp, owner));
+	else
+		a = slot(sp, owner, key, rt_cfg.limits.event_attrs, owner_count(sp, owner));
+	if (!a)
+		count_drop(sp, owner);
+	return a;
+}
+
+static void set_str(struct rt_span *sp, uint8_t owner, const char *key, const char *val,
+		    size_t len)
+{
+	struct rt_attr *a;
+	const char *s;
+	uint32_t lim = rt_cfg.limits.attr_value_len;
+
+	if (!sp || !sp->recording || !key)
+		return;
+	if (!val)
+		val = "", len = 0;
+	if (lim && len > lim)
+		len = utf8_cut(val, len, lim);
+	if (len > UINT16_MAX)
+		len = utf8_cut(val, len, UINT16_MAX);
+	s = arena_copy(sp, val, len);
+	if (!s) {
+		/* The arena is full: keep what fits, bounded memory first. */
+		size_t room = RT_SPAN_ARENA - 1 - sp->arena_used;
+
+		if (room < 16) {
+			count_drop(sp, owner);
+			return;
+		}
+		len = utf8_cut(val, len, room - 1);
+		s = arena_copy(sp, val, len);
+	}
+	a = owner_slot(sp, owner, key);
+	if (!a)
+		return;
+	a->type = RT_V_STR;
+	a->s = s;
+	a->len = (uint16_t)len;
+}
+
+void rt_span_set_str(struct rt_span *sp, const char *key, const char *val, size_t len)
+{
+	set_str(sp, RT_OWNER_SPAN, key, val, len);
+}
+
+void rt_span_set_cstr(struct rt_span *sp, const char *key, const char *val)
+{
+	set_str(sp, RT_OWNER_SPAN, key, val, val ? strlen(val) : 0);
+}
+
+void rt_span_set_int(struct rt_span *sp, const char *key, int64_t val)
+{
+	struct rt_attr *a;
+
+	if (!sp || !sp->recording || !(a = owner_slot(sp, RT_OWNER_SPAN, key)))
+		return;
+	a->type = RT_V_INT;
+	a->v.i = val;
+}
+
+void rt_span_set_bool(struct rt_span *sp, const char *key, bool val)
+{
+	struct rt_attr *a;
+
+	if (!sp || !sp->recording || !(a = owner_slot(sp, RT_OWNER_SPAN, key)))
+		return;
+	a->type = RT_V_BOOL;
+	a->v.b = val;
+}
+
+void rt_span_set_double(struct rt_span *sp, const char *key, double val)
+{
+	struct rt_attr *a;
+
+	if (!sp || !sp->recording || !(a = owner_slot(sp, RT_OWNER_SPAN, key)))
+		return;
+	a->type = RT_V_DOUBLE;
+	a->v.d = val;
+}
+
+void rt_span_set_strarr(struct rt_span *sp, const char *key, const char *const *vals, size_t n)
+{
+	struct rt_attr *a;
+	uint32_t lim = rt_cfg.limits.attr_value_len;
+	uint32_t start;
+	uint16_t count = 0;
+
+	if (!sp || !sp->recording || !key)
+		return;
+	start = sp->arena_used;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = vals[i] ? strlen(vals[i]) : 0;
+
+		if (lim && len > lim)
+			len = utf8_cut(vals[i], len, lim);
+		if (!arena_copy(sp, vals[i] ? vals[i] : "", len))
+			break;		/* arena full: keep the elements that fit */
+		count++;
+	}
+	a = owner_slot(sp, RT_OWNER_SPAN, key);
+	if (!a) {
+		sp->arena_used = start;
+		return;
+	}
+	a->type = RT_V_STRARR;
+	a->s = sp->arena + start;
+	a->len = (uint16_t)(sp->arena_used - start);
+	a->count = count;
+}
+
+void rt_span_set_status(struct rt_span *sp, enum rt_status st, const char *msg)
+{
+	if (!sp || !sp->recording)
+		return;
+	/* Spec: once Ok, a span's status is final; Unset never overrides. */
+	if (sp->status == RT_STATUS_OK || st == RT_STATUS_UNSET)
+		return;
+	sp->status = (uint8_t)st;
+	sp->status_msg = NULL;
+	/* Spec: the description is only used with Error. */
+	if (st == RT_STATUS_ERROR && msg)
+		sp->status_msg = arena_copy(sp, msg, utf8_cut(msg, strlen(msg), 512));
+}
+
+int rt_span_add_event(struct rt_span *sp, const char *name, uint64_t time_ns)
+{
+	uint32_t lim = rt_cfg.limits.span_events;
+	struct rt_event *e;
+
+	if (!sp || !sp->recording)
+		return -1;
+	if (lim > RT_SPAN_MAX_EVENTS)
+		lim = RT_SPAN_MAX_EVENTS;
+	if (sp->nevents >= lim) {
+		sp->dropped_events++;
+		return -1;
+	}
+	e = &sp->events[sp->nevents];
+	e->name = arena_copy(sp, name ? name : "", name ? utf8_cut(name, strlen(name), 255) : 0);
+	if (!e->name) {
+		sp->dropped_events++;
+		return -1;
+	}
+	e->time_ns = time_ns ? time_ns : rt_now_ns();
+	e->dropped_attrs = 0;
+	return sp->nevents++;
+}
+
+void rt_span_event_set_str(struct rt_span *sp, int ev, const char *key, const char *val, size_t len)
+{
+	if (!sp || ev < 0 || ev >= sp->nevents)
+		return;
+	set_str(sp, RT_OWNER_EVENT(ev), key, val, len);
+}
+
+int rt_span_add_link(struct rt_span *sp, const struct rt_ctx *ctx)
+{
+	uint32_t lim = rt_cfg.limits.span_links;
+	struct rt_link *l;
+
+	if (!sp || !sp->recording || !ctx || !ctx->valid)
+		return -1;
+	if (lim > RT_SPAN_MAX_LINKS)
+		lim = RT_SPAN_MAX_LINKS;
+	if (sp->nlinks >= lim) {
+		sp->dropped_links++;
+		return -1;
+	}
+	l = &sp->links[sp->nlinks];
+	memcpy(l->trace_id, ctx->trace_id, 16);
+	memcpy(l->span_id, ctx->span_id, 8);
+	l->flags = ctx->flags;
+	l->remote = ctx->remote;
+	l->tracestate = ctx->tracestate[0] ? arena_copy(sp, ctx->tracestate,
+							 strlen(ctx->tracestate)) : NULL;
+	l->dropped_attrs = 0;
+	return sp->nlinks++;
+}
+
+void rt_span_end(struct rt_span *sp, uint64_t end_ns)
+{
+	if (!sp)
+		return;
+	sp->end_ns = end_ns ? end_ns : rt_now_ns();
+	if (sp->end_ns < sp->start_ns)
+		sp->end_ns = sp->start_ns;
+	if (!sp->recording) {
+		rt_pool_put(sp);
+		return;
+	}
+	if (!rt_queue_push(sp)) {
+		RT_STAT_ADD(dropped_queue_full, 1);
+		rt_pool_put(sp);
+		return;
+	}
+	RT_STAT_ADD(spans_ended, 1);
+}
+
+const struct rt_attr *rt_span_attr(const struct rt_span *sp, const char *key)
+{
+	if (!sp)
+		return NULL;
+	for (uint16_t i = 0; i < sp->nattrs; i++)
+		if (sp->attrs[i].owner == RT_OWNER_SPAN && strcmp(sp->attrs[i].key, key) == 0)
+			return &sp->attrs[i];
+	return NULL;
+}
