@@ -36,7 +36,7 @@ $(BUILD)/obj/%.o: %.c $(HDRS)
 # libunwind or cJSON: they are dlopen'ed when first needed.
 $(LIB): $(LIB_OBJS) $(MAP)
 	$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=$(MAP) \
-		-Wl,--exclude-libs,ALL -Wl,-z,now -Wl,-z,relro -ldl -lpthread
+		-Wl,--exclude-libs,ALL -Wl,-z,noseparate-code -Wl,--hash-style=gnu -ldl -lpthread
 
 $(BUILD)/libcore.a: $(CORE_OBJS)
 	@rm -f $@

@@ -8,8 +8,9 @@
  *   [otelpreload] span <name> kind=CLIENT trace=<32 hex> span=<16 hex>
  *     parent=<16 hex|-> service=<service.name> duration=1.234ms status=UNSET
  *
- * (one line; status=ERROR is followed by the quoted message when there is
- * one). Indented lines follow: attributes as `  key = value`, then
+ * (one line; the status is followed by the quoted message when there is
+ * one, and the line ends with " remote_parent" when the parent context
+ * came from another process). Indented lines follow: attributes as `  key = value`, then
  * `  tracestate = "..."`, dropped counts, each event (`  event <name>
  * +<offset>ms` with its attributes indented twice) and each link
  * (`  link trace=.. span=.. remote=yes|no` likewise). Strings are printed
@@ -26,6 +27,17 @@
 #include "cjson_dl.h"
 #include "encode.h"
 
+/* a->v.b read as a byte: any non-zero is true, and a corrupt bool cannot
+ * trip undefined behaviour. */
+static inline bool attr_bool(const struct rt_attr *a)
+{
+	uint8_t v;
+
+	memcpy(&v, &a->v.b, 1);
+	return v != 0;
+}
+
+/* Printable names of the enums; unknown values print as the default. */
 static const char *kind_name(uint8_t kind)
 {
 	switch (kind) {
@@ -47,6 +59,7 @@ static const char *status_name(uint8_t st)
 	}
 }
 
+/* Lowercase hex of id[0..n), n <= 16. */
 static void put_hex(struct ex_buf *b, const uint8_t *id, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -98,7 +111,7 @@ static void put_value(struct ex_buf *b, const struct rt_attr *a)
 		ex_json_put_str(b, a->s, a->s ? a->len : 0);
 		break;
 	case RT_V_BOOL:
-		ex_buf_puts(b, a->v.b ? "true" : "false");
+		ex_buf_puts(b, attr_bool(a) ? "true" : "false");
 		break;
 	case RT_V_INT:
 		ex_buf_printf(b, "%lld", (long long)a->v.i);
@@ -166,6 +179,8 @@ static const struct rt_attr *service_attr(const struct rt_resource *res)
 	return NULL;
 }
 
+/* One span's block (header line and indented detail lines). Failure is
+ * recorded in b. */
 static void put_span(struct ex_buf *b, const struct rt_span *sp, const struct rt_attr *svc)
 {
 	size_t nev = sp->nevents < RT_SPAN_MAX_EVENTS ? sp->nevents : RT_SPAN_MAX_EVENTS;
@@ -180,8 +195,6 @@ static void put_span(struct ex_buf *b, const struct rt_span *sp, const struct rt
 	ex_buf_puts(b, " parent=");
 	if (sp->has_parent && !rt_id_is_zero(sp->parent_id, 8)) {
 		put_hex(b, sp->parent_id, 8);
-		if (sp->parent_remote)
-			ex_buf_puts(b, "(remote)");
 	} else {
 		ex_buf_putc(b, '-');
 	}
@@ -200,6 +213,8 @@ static void put_span(struct ex_buf *b, const struct rt_span *sp, const struct rt
 		ex_buf_putc(b, ' ');
 		ex_json_put_str(b, sp->status_msg, strlen(sp->status_msg));
 	}
+	if (sp->has_parent && sp->parent_remote)
+		ex_buf_puts(b, " remote_parent");
 	ex_buf_putc(b, '\n');
 
 	put_attrs(b, sp, RT_OWNER_SPAN, "  ");

@@ -90,17 +90,22 @@ static void futex_wake_all(uint32_t *word)
 void ex_sleep_ms(uint32_t ms)
 {
 	uint64_t end = rt_now_ns() + (uint64_t)ms * 1000000ull;
+	uint32_t req = __atomic_load_n(&flush_req, __ATOMIC_ACQUIRE);
 
-	while (!flush_pending()) {
+	/* Wake early only for a new flush request: its deadline may be
+	 * sooner than this sleep's end, and the caller must recompute. */
+	for (;;) {
 		uint64_t now = rt_now_ns();
-		uint32_t req = __atomic_load_n(&flush_req, __ATOMIC_ACQUIRE);
 
-		if (now >= end)
-			return;
-		if (req != __atomic_load_n(&flush_done, __ATOMIC_ACQUIRE))
+		if (now >= end || __atomic_load_n(&flush_req, __ATOMIC_ACQUIRE) != req)
 			return;
 		futex_wait(&flush_req, req, (end - now) / 1000000ull + 1);
 	}
+}
+
+bool ex_flushing(void)
+{
+	return flush_pending();
 }
 
 static void fail_once(const char *what, const char *target, const char *why)
@@ -357,24 +362,28 @@ void ex_start(void)
 
 void ex_flush(uint64_t deadline_ns)
 {
+	uint64_t now = rt_now_ns(), margin;
 	uint32_t req;
 
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 1)
 		return;
-	__atomic_store_n(&flush_deadline, deadline_ns, __ATOMIC_RELEASE);
+	/* The thread stops its work a little before the caller's deadline,
+	 * so that it can give up, report, and acknowledge in time: the
+	 * caller is never held past deadline_ns. */
+	margin = deadline_ns > now ? (deadline_ns - now) / 4 : 0;
+	if (margin > 150000000ull)
+		margin = 150000000ull;
+	__atomic_store_n(&flush_deadline, deadline_ns - margin, __ATOMIC_RELEASE);
 	req = __atomic_add_fetch(&flush_req, 1, __ATOMIC_ACQ_REL);
 	futex_wake_all(&flush_req);
 	rt_queue_kick();
 	for (;;) {
 		uint32_t done = __atomic_load_n(&flush_done, __ATOMIC_ACQUIRE);
-		uint64_t now = rt_now_ns();
-		/* A little grace past the deadline for the thread to give up
-		 * and say so; the bound stays deadline + 200 ms. */
-		uint64_t limit = deadline_ns + 200000000ull;
 
-		if ((int32_t)(done - req) >= 0 || now >= limit)
+		now = rt_now_ns();
+		if ((int32_t)(done - req) >= 0 || now >= deadline_ns)
 			return;
-		futex_wait(&flush_done, done, (limit - now) / 1000000ull + 1);
+		futex_wait(&flush_done, done, (deadline_ns - now) / 1000000ull + 1);
 	}
 }
 

@@ -390,6 +390,12 @@ int ex_http_post(const struct ex_http_req *r, char *err, size_t errcap)
 			snprintf(err, errcap, "HTTP %ld", status);
 		if (!retryable(status))
 			break;
+		/* While the process is exiting, a collector that is not there
+		 * (no connection) is not waited for: a CLI tool run with no
+		 * collector must not pay the exit bound every time. Throttling
+		 * answers (429/503...) are still retried within the bound. */
+		if (status == 0 && ex_flushing())
+			break;
 		/* Backoff with jitter in [0.5, 1.5) of the step; Retry-After
 		 * wins when the server gave one. */
 		if (rs.retry_after_ms >= 0 && status > 0) {

@@ -4,7 +4,8 @@
  * Retry (OTLP/HTTP spec): only 429, 502, 503, 504 and failures to connect
  * or transfer, with exponential backoff (1 s, 2 s, 4 s ... capped at 30 s)
  * and +-50% jitter, honouring Retry-After (seconds or HTTP-date), and never
- * past deadline_ns. Every other status is final.
+ * past deadline_ns. Every other status is final. During an exit or exec
+ * flush a connection failure is final too (see ex_http_post).
  */
 #ifndef EX_HTTP_H
 #define EX_HTTP_H

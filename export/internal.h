@@ -11,6 +11,9 @@
  * deadline while one is pending, else UINT64_MAX. */
 uint64_t ex_cutoff_ns(void);
 
+/* True while an exit/exec flush is pending. */
+bool ex_flushing(void);
+
 /* Sleep up to ms, waking early when a flush is requested. */
 void ex_sleep_ms(uint32_t ms);
 

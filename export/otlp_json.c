@@ -25,6 +25,16 @@
 
 #define SCRATCH_MAX (4u << 20)		/* one escaped string, at most */
 
+/* a->v.b read as a byte: any non-zero is true, and a corrupt bool cannot
+ * trip undefined behaviour. */
+static inline bool attr_bool(const struct rt_attr *a)
+{
+	uint8_t v;
+
+	memcpy(&v, &a->v.b, 1);
+	return v != 0;
+}
+
 /* Per-call state: a scratch buffer for escaping, and whether any cJSON
  * allocation failed (the tree is then thrown away). */
 struct jctx {
@@ -57,6 +67,7 @@ static cJSON *jstr(struct jctx *c, const char *s, size_t n)
 	return raw_scratch(c);
 }
 
+/* jstr() for a C string (NULL: ""). */
 static cJSON *jcstr(struct jctx *c, const char *s)
 {
 	return jstr(c, s, s ? strlen(s) : 0);
@@ -115,6 +126,9 @@ static cJSON *jdouble(struct jctx *c, double d)
 	return it;
 }
 
+/* The constructors below return the new item, or NULL with c->oom set. */
+
+/* A JSON number (for uint32 and enum values: always integral). */
 static cJSON *jnum(struct jctx *c, double d)
 {
 	cJSON *it = ex_cj.create_number(d);
@@ -124,6 +138,7 @@ static cJSON *jnum(struct jctx *c, double d)
 	return it;
 }
 
+/* An empty object. */
 static cJSON *jobj(struct jctx *c)
 {
 	cJSON *it = ex_cj.create_object();
@@ -133,6 +148,7 @@ static cJSON *jobj(struct jctx *c)
 	return it;
 }
 
+/* An empty array. */
 static cJSON *jarr(struct jctx *c)
 {
 	cJSON *it = ex_cj.create_array();
@@ -202,7 +218,7 @@ static cJSON *jvalue(struct jctx *c, const struct rt_attr *a)
 		jset(c, v, "stringValue", jstr(c, a->s, a->len));
 		break;
 	case RT_V_BOOL:
-		jset(c, v, "boolValue", ex_cj.create_bool(a->v.b));
+		jset(c, v, "boolValue", ex_cj.create_bool(attr_bool(a)));
 		break;
 	case RT_V_INT:
 		jset(c, v, "intValue", jint64(c, a->v.i, true));

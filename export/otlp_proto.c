@@ -43,6 +43,16 @@
 
 #define VARINT_MAX 10
 
+/* a->v.b read as a byte: any non-zero is true, and a corrupt bool cannot
+ * trip undefined behaviour. */
+static inline bool attr_bool(const struct rt_attr *a)
+{
+	uint8_t v;
+
+	memcpy(&v, &a->v.b, 1);
+	return v != 0;
+}
+
 /* Room for n more bytes at the end of b: a pointer to it, or NULL when b
  * failed (then nothing may be written). */
 static inline uint8_t *room(struct ex_buf *b, size_t n)
@@ -64,6 +74,10 @@ static inline size_t varint_len(uint64_t v)
 	return n;
 }
 
+/* The writers below store at p, which has room (see room()), and return
+ * the position after what they wrote. They can't fail. */
+
+/* Base-128 varint, least significant group first. */
 static inline uint8_t *w_varint(uint8_t *p, uint64_t v)
 {
 	while (v >= 0x80) {
@@ -74,6 +88,7 @@ static inline uint8_t *w_varint(uint8_t *p, uint64_t v)
 	return p;
 }
 
+/* 8 bytes, little-endian (fixed64, and double as its IEEE bits). */
 static inline uint8_t *w_fixed64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
@@ -81,6 +96,7 @@ static inline uint8_t *w_fixed64(uint8_t *p, uint64_t v)
 	return p + 8;
 }
 
+/* 4 bytes, little-endian. */
 static inline uint8_t *w_fixed32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -96,6 +112,8 @@ struct txt {
 	bool ok;			/* already valid UTF-8: copied as is */
 };
 
+/* Describe s[0..n) (NULL: empty) for writing: validates it once and
+ * records its size after repair. Can't fail. */
 static inline void txt_init(struct txt *t, const char *s, size_t n)
 {
 	t->s = (const uint8_t *)(s ? s : "");
@@ -104,11 +122,13 @@ static inline void txt_init(struct txt *t, const char *s, size_t n)
 	t->out = t->ok ? t->n : ex_utf8_repaired_len(t->s, t->n);
 }
 
+/* txt_init() for a C string (NULL: empty). */
 static inline void txt_cstr(struct txt *t, const char *s)
 {
 	txt_init(t, s, s ? strlen(s) : 0);
 }
 
+/* Store t's bytes (repaired when needed): t->out bytes. */
 static inline uint8_t *w_txt(uint8_t *p, const struct txt *t)
 {
 	if (t->ok) {
@@ -141,6 +161,7 @@ static void put_str(struct ex_buf *b, uint8_t tag, const struct txt *t, bool kee
 	b->len = (size_t)(p - b->p);
 }
 
+/* String field from a C string; left out when NULL or empty. */
 static void put_cstr(struct ex_buf *b, uint8_t tag, const char *s)
 {
 	struct txt t;
@@ -340,7 +361,7 @@ static void put_kv(struct ex_buf *b, uint8_t tag, const struct rt_attr *a)
 		break;
 	case RT_V_BOOL:
 		*p++ = TAG(2, WT_VARINT);	/* AnyValue.bool_value */
-		*p++ = a->v.b ? 1 : 0;
+		*p++ = attr_bool(a) ? 1 : 0;
 		break;
 	case RT_V_INT:
 		*p++ = TAG(3, WT_VARINT);	/* AnyValue.int_value */

@@ -42,6 +42,16 @@
 
 #define SCRATCH_MAX (4u << 20)
 
+/* a->v.b read as a byte: any non-zero is true, and a corrupt bool cannot
+ * trip undefined behaviour. */
+static inline bool attr_bool(const struct rt_attr *a)
+{
+	uint8_t v;
+
+	memcpy(&v, &a->v.b, 1);
+	return v != 0;
+}
+
 struct zctx {
 	struct ex_buf s1;		/* escaped JSON strings */
 	struct ex_buf s2;		/* tag and annotation text before escaping */
@@ -72,6 +82,7 @@ static cJSON *zstr(struct zctx *c, const char *s, size_t n)
 	return raw_of(c, &c->s1);
 }
 
+/* zstr() for a C string (NULL: ""). */
 static cJSON *zcstr(struct zctx *c, const char *s)
 {
 	return zstr(c, s, s ? strlen(s) : 0);
@@ -91,6 +102,8 @@ static cJSON *zuint(struct zctx *c, uint64_t v)
 	return it;
 }
 
+/* Lowercase hex of id[0..n) as a JSON string item; NULL with c->oom set
+ * on failure. */
 static cJSON *zhex(struct zctx *c, const uint8_t *id, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -111,6 +124,7 @@ static cJSON *zhex(struct zctx *c, const uint8_t *id, size_t n)
 	return it;
 }
 
+/* An empty object; NULL with c->oom set on failure. */
 static cJSON *zobj(struct zctx *c)
 {
 	cJSON *it = ex_cj.create_object();
@@ -120,6 +134,7 @@ static cJSON *zobj(struct zctx *c)
 	return it;
 }
 
+/* An empty array; NULL with c->oom set on failure. */
 static cJSON *zarr(struct zctx *c)
 {
 	cJSON *it = ex_cj.create_array();
@@ -142,6 +157,8 @@ static cJSON *zset(struct zctx *c, cJSON *obj, const char *key, cJSON *item)
 	return item;
 }
 
+/* Append item to arr. Consumes item; a NULL item or arr marks c->oom.
+ * Returns item (NULL on failure). */
 static cJSON *zpush(struct zctx *c, cJSON *arr, cJSON *item)
 {
 	if (!item || !arr) {
@@ -217,7 +234,7 @@ static void json_value(struct ex_buf *b, const struct rt_attr *a)
 		ex_json_put_str(b, a->s, a->s ? a->len : 0);
 		break;
 	case RT_V_BOOL:
-		ex_buf_puts(b, a->v.b ? "true" : "false");
+		ex_buf_puts(b, attr_bool(a) ? "true" : "false");
 		break;
 	case RT_V_INT:
 		ex_buf_printf(b, "%lld", (long long)a->v.i);
@@ -271,7 +288,7 @@ static void ztag_attr(struct zctx *c, cJSON *tags, const struct rt_attr *a)
 		ex_buf_append(&c->s2, a->s, a->s ? a->len : 0);
 		break;
 	case RT_V_BOOL:
-		ex_buf_puts(&c->s2, a->v.b ? "true" : "false");
+		ex_buf_puts(&c->s2, attr_bool(a) ? "true" : "false");
 		break;
 	case RT_V_INT:
 		ex_buf_printf(&c->s2, "%lld", (long long)a->v.i);
@@ -451,6 +468,7 @@ static const char *service_name(const struct rt_resource *res, size_t *len)
 	return "unknown_service";
 }
 
+/* Zipkin's kind for ours, or NULL when Zipkin has none. */
 static const char *zkind(uint8_t kind)
 {
 	switch (kind) {

@@ -2,7 +2,8 @@
  * hook.h - what every hook does first and last.
  *
  * hk_enter() answers "may this call be observed?": no before the
- * constructor finished or when the SDK is disabled, no on the exporter's
+ * constructor finished or when the SDK is disabled (the first call after
+ * the constructor runs the lazy initialisation), no on the exporter's
  * thread, no when nested inside another hook of the same family. When it
  * says yes, the hook must call hk_leave() with the same family.
  */
@@ -18,7 +19,8 @@
 
 static inline bool hk_enter(enum pl_family f)
 {
-	if (__builtin_expect(!pl_ready, 0))
+	if (__builtin_expect(__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) != PL_READY, 0) &&
+	    !pl_init_slow())
 		return false;
 	if (pl_tls.exporter || pl_tls.depth[f])
 		return false;

@@ -29,9 +29,26 @@ struct pl_tls {
 
 extern __thread struct pl_tls pl_tls __attribute__((tls_model("initial-exec")));
 
-/* Set by the constructor once the real symbols and the config are ready
- * and the SDK is enabled. */
-extern bool pl_ready;
+/*
+ * Where the library is in its start-up. The constructor only captures the
+ * environment and installs the fork handler (PL_CAPTURED); the rest (config
+ * parsing, the process context) happens on the first hook that may observe
+ * something (PL_READY), so a process that never touches the network pays
+ * next to nothing. PL_OFF: disabled, or initialisation failed: every hook
+ * passes through.
+ */
+enum pl_state {
+	PL_RAW = 0,		/* constructor not run yet: pass through */
+	PL_CAPTURED,		/* environment captured, lazy init pending */
+	PL_INITIALISING,	/* one thread is initialising: others pass */
+	PL_READY,
+	PL_OFF,
+};
+extern int pl_state;
+
+/* The slow path of hk_enter: run the lazy initialisation if it is due.
+ * Returns true when the library is (now) ready. */
+bool pl_init_slow(void);
 
 /* The pid the library believes it runs in; a vfork child (or a raw clone)
  * sees a different getpid() and must not touch shared state. */

@@ -2,13 +2,15 @@
  * init.c - the constructor, the destructor, fork handling and the exit
  * flush.
  *
- * DESIGN: the constructor resolves the real symbols, reads the environment
- * and installs fork handlers; it starts no thread, opens no socket and
- * loads no libcurl (a process that never makes a span pays for nothing
- * else). Until it has run, pl_ready is false and every hook passes
- * straight through.
+ * DESIGN: the constructor captures the environment and installs the fork
+ * handler; it starts no thread, opens no socket, loads no libcurl and does
+ * not allocate. Parsing the configuration and the process context waits
+ * for the first hook that may observe something (pl_init_slow), so a
+ * process that never touches the network pays almost nothing. Until then
+ * every hook passes straight through (see enum pl_state).
  *
- * Exit: an atexit flush is registered here and again right after libcurl
+ * Exit: an atexit flush is registered at that lazy init and again right
+ * after libcurl
  * (so OpenSSL) initialised, so that one runs before OpenSSL's own cleanup;
  * the destructor is the backstop. All share one deadline, so the whole
  * exit is held at most OTELPRELOAD_EXIT_TIMEOUT_MS.
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,7 +31,7 @@
 #include "real.h"
 
 __thread struct pl_tls pl_tls __attribute__((tls_model("initial-exec")));
-bool pl_ready;
+int pl_state;
 int pl_pid;
 
 static uint64_t exit_deadline;
@@ -43,9 +46,41 @@ void pl_mark_exporter_thread(void)
 	pl_tls.exporter = 1;
 }
 
+/*
+ * The variables the library reads, found in one pass over the environment
+ * (the constructor runs in every traced process, so it must be cheap): the
+ * OTEL_* and OTELPRELOAD_* names and the context carrier. Lookups then
+ * search this short table instead of the whole environment each time.
+ */
+#define MAX_VARS 96
+static const char *vars[MAX_VARS];
+static int nvars;
+
+static void scan_environ(void)
+{
+	extern char **environ;
+
+	nvars = 0;
+	for (char **e = environ; e && *e && nvars < MAX_VARS; e++) {
+		const char *v = *e;
+
+		if ((v[0] == 'O' && strncmp(v, "OTEL", 4) == 0) ||
+		    (v[0] == 'T' && (strncmp(v, "TRACE", 5) == 0)) ||
+		    (v[0] == 'B' && strncmp(v, "BAGGAGE=", 8) == 0) ||
+		    (v[0] == 'X' && strncmp(v, "X_B3_", 5) == 0) ||
+		    (v[0] == 'B' && strncmp(v, "B3=", 3) == 0))
+			vars[nvars++] = v;
+	}
+}
+
 static const char *env_get(const char *name)
 {
-	return getenv(name);
+	size_t n = strlen(name);
+
+	for (int i = 0; i < nvars; i++)
+		if (strncmp(vars[i], name, n) == 0 && vars[i][n] == '=')
+			return vars[i] + n + 1;
+	return NULL;
 }
 
 static void flush_until(uint64_t deadline)
@@ -61,7 +96,8 @@ static void exit_flush(void)
 {
 	uint64_t d;
 
-	if (!pl_ready || pl_tls.exporter || pl_in_vfork_child())
+	if (__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) != PL_READY || pl_tls.exporter ||
+	    pl_in_vfork_child())
 		return;
 	d = __atomic_load_n(&exit_deadline, __ATOMIC_RELAXED);
 	if (!d) {
@@ -76,7 +112,7 @@ static void exit_flush(void)
 void pl_flush_before_exec(void);
 void pl_flush_before_exec(void)
 {
-	if (!pl_ready || pl_tls.exporter)
+	if (__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) != PL_READY || pl_tls.exporter)
 		return;
 	flush_until(rt_now_ns() + (uint64_t)rt_cfg.exit_timeout_ms * 1000000ull);
 }
@@ -95,31 +131,67 @@ static void start_exporter(void)
 
 static void fork_child(void)
 {
-	if (!pl_ready)
-		return;
 	pl_pid = (int)syscall(SYS_getpid);
+	if (__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) != PL_READY)
+		return;
 	__atomic_store_n(&exit_deadline, 0, __ATOMIC_RELAXED);
 	pl_tls.exporter = 0;
 	rt_fork_child();
 	ex_fork_child();
 }
 
+/*
+ * The lazy part of start-up, on the first hook that may observe something:
+ * parse the captured environment, set up the process context, wire the
+ * exporter. Runs once; a hook that races with it passes through.
+ */
+bool pl_init_slow(void)
+{
+	int s = __atomic_load_n(&pl_state, __ATOMIC_ACQUIRE), saved;
+
+	if (s == PL_READY)
+		return true;
+	if (s != PL_CAPTURED || pl_in_vfork_child())
+		return false;
+	if (!__atomic_compare_exchange_n(&pl_state, &s, PL_INITIALISING, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return s == PL_READY;
+	saved = errno;
+	rt_log_init();
+	rt_config_load(&rt_cfg, env_get);
+	if (rt_cfg.disabled) {
+		__atomic_store_n(&pl_state, PL_OFF, __ATOMIC_RELEASE);
+		errno = saved;
+		return false;
+	}
+	rt_init(env_get);
+	rt_queue_set_starter(start_exporter);
+	ex_set_hooks(pl_mark_exporter_thread, curl_ready);
+	atexit(exit_flush);
+	__atomic_store_n(&pl_state, PL_READY, __ATOMIC_RELEASE);
+	errno = saved;
+	return true;
+}
+
+/*
+ * The constructor: capture the environment (pointers into the initial
+ * environment stay valid whatever the program does with setenv later),
+ * remember the pid for the vfork check, and install the fork handler. No
+ * thread, no socket, no libcurl, no allocation; the real symbols are
+ * resolved on each hook's first call (PL_REAL).
+ */
 __attribute__((constructor)) static void pl_init(void)
 {
 	int saved = errno;
 
-	rt_log_init();
-	pl_real_init();
-	rt_config_load(&rt_cfg, env_get);
-	if (rt_cfg.disabled)
+	scan_environ();
+	if (rt_config_bool(env_get("OTEL_SDK_DISABLED"))) {
+		__atomic_store_n(&pl_state, PL_OFF, __ATOMIC_RELEASE);
 		goto out;		/* a pure pass-through */
+	}
 	pl_pid = (int)syscall(SYS_getpid);
-	rt_init(env_get);
-	rt_queue_set_starter(start_exporter);
-	ex_set_hooks(pl_mark_exporter_thread, curl_ready);
 	pthread_atfork(NULL, NULL, fork_child);
-	atexit(exit_flush);
-	__atomic_store_n(&pl_ready, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&pl_state, PL_CAPTURED, __ATOMIC_RELEASE);
 out:
 	errno = saved;
 }

@@ -191,17 +191,25 @@ static void otlp_endpoint(const char *(*getenv_fn)(const char *), struct rt_conf
 	memcpy(cfg->otlp_endpoint + n, "/v1/traces", sizeof("/v1/traces"));
 }
 
-/* Signal-specific variable first, then the generic one. */
+/* Signal-specific variable first, then the generic one; namebuf gets the
+ * name of the one found (for warnings). */
 static const char *otlp_var(const char *(*getenv_fn)(const char *), const char *suffix,
 			    char *namebuf, size_t cap)
 {
+	static const char traces[] = "OTEL_EXPORTER_OTLP_TRACES_";
+	static const char generic[] = "OTEL_EXPORTER_OTLP_";
+	size_t n = strlen(suffix);
 	const char *v;
 
-	snprintf(namebuf, cap, "OTEL_EXPORTER_OTLP_TRACES_%s", suffix);
+	if (sizeof(traces) + n > cap)
+		return NULL;
+	memcpy(namebuf, traces, sizeof(traces) - 1);
+	memcpy(namebuf + sizeof(traces) - 1, suffix, n + 1);
 	v = env(getenv_fn, namebuf);
 	if (v)
 		return v;
-	snprintf(namebuf, cap, "OTEL_EXPORTER_OTLP_%s", suffix);
+	memcpy(namebuf, generic, sizeof(generic) - 1);
+	memcpy(namebuf + sizeof(generic) - 1, suffix, n + 1);
 	return env(getenv_fn, namebuf);
 }
 
@@ -269,7 +277,19 @@ static void parse_limits(const char *(*getenv_fn)(const char *), struct rt_limit
 
 static void defaults(struct rt_config *cfg)
 {
-	memset(cfg, 0, sizeof(*cfg));
+	/* Field by field rather than one memset of the whole struct: it is
+	 * tens of KiB of string buffers, and this runs in every process. */
+	cfg->disabled = false;
+	cfg->service_name[0] = 0;
+	cfg->resource_attrs[0] = 0;
+	cfg->otlp_endpoint[0] = 0;
+	cfg->otlp_headers[0] = 0;
+	cfg->otlp_gzip = false;
+	cfg->otlp_certificate[0] = 0;
+	cfg->otlp_client_key[0] = 0;
+	cfg->otlp_client_certificate[0] = 0;
+	cfg->debug = false;
+	memset(&cfg->props, 0, sizeof(cfg->props));
 	cfg->exporters = RT_EXP_OTLP;
 	cfg->props.n = 2;
 	cfg->props.list[0] = RT_PROP_TRACECONTEXT;

@@ -10,11 +10,15 @@
 #include <stddef.h>
 
 /*
- * Calls fn(key, klen, value, vlen, arg) for each member of s, after
- * decoding. Keys and values are handed out NUL-terminated in scratch (cap
- * bytes). Returns false, without calling fn for any member, when the list
- * is malformed (a member without '=', an empty key, a bad percent escape,
- * or more than cap bytes of decoded text): OTel then discards it whole.
+ * Calls fn(key, klen, value, vlen, arg) for each member of the
+ * NUL-terminated s, in order, after decoding. Keys and values are handed out
+ * NUL-terminated in scratch (cap bytes), valid until scratch is reused.
+ * Returns false, without calling fn for any member, when the list is
+ * malformed (a member without '=', an empty key, a bad percent escape, an
+ * escape decoding to NUL, or more than cap bytes of decoded text incl. one
+ * NUL per key and value): OTel then discards it whole. Empty members (",,",
+ * a trailing ',') are skipped; NULL or "" is an empty list (true, no call).
+ * fn may be NULL to validate only.
  */
 bool rt_kvlist_parse(const char *s, char *scratch, size_t cap,
 		     void (*fn)(const char *key, size_t klen, const char *val,

@@ -192,7 +192,11 @@ static bool ts_key_valid(const char *k, size_t n)
 	       ts_ident(at + 1, n - t - 1, TS_MAX_SYSTEM, false);
 }
 
-/* value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr excludes ',' '='. */
+/*
+ * value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr; nblk-chr excludes ','
+ * and '='. The caller has trimmed OWS off the member, so v never ends in a
+ * space ("trailing spaces are considered to be optional whitespace").
+ */
 static bool ts_value_valid(const char *v, size_t n)
 {
 	if (n == 0 || n > TS_MAX_VALUE)
@@ -203,7 +207,7 @@ static bool ts_value_valid(const char *v, size_t n)
 		if (c < 0x20 || c > 0x7e || c == ',' || c == '=')
 			return false;
 	}
-	return v[n - 1] != ' ';
+	return true;
 }
 
 struct ts_member {

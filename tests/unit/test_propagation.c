@@ -442,12 +442,16 @@ static const struct bag_row bag_rows[] = {
 	{ "a=1,bad,b=2", true, "a=1,b=2", "member without '=' dropped, rest kept" },
 	{ "a=1,k=%zz,b=2", true, "a=1,b=2", "bad escape drops the member" },
 	{ "a=1,k=%2,b=2", true, "a=1,b=2", "truncated escape" },
+	{ "a=1,k=%2G", true, "a=1", "second escape digit not hex" },
+	{ "a=1,k=%G2", true, "a=1", "first escape digit not hex" },
 	{ "a=1,k=%", true, "a=1", "lone '%' at the end" },
 	{ "a=1,k=v;p=%G0", true, "a=1", "bad escape in a property value" },
 	{ "k=%zz", false, "", "nothing valid remains" },
 	{ "", false, "", "empty header" },
 	{ "   ", false, "", "only OWS" },
 	{ "=v", false, "", "empty key" },
+	{ "k", false, "", "key without '='" },
+	{ "a=1,k", true, "a=1", "last member without '='" },
 	{ "k v=1", false, "", "space inside key" },
 	{ "k=a b", false, "", "space inside value" },
 	{ "k=v p", false, "", "text after value without ';'" },
@@ -510,6 +514,15 @@ Test(baggage, limits)
 	cr_expect_str_eq(out, "");
 	free(m);
 
+	/* a larger buffer does not raise the 8192-byte limit */
+	{
+		static char big[10000];
+
+		m = rep('0', 8191, "a=", "");
+		cr_expect(!rt_baggage_sanitize(m, strlen(m), big, sizeof(big)), "8193 bytes, cap 10000");
+		free(m);
+	}
+
 	/* >8192 total: whole members dropped, a later short one still fits */
 	m = rep('x', 2998, "", "");
 	n = (size_t)snprintf(in, sizeof(in), "a=%s,b=%s,c=%s,z=1", m, m, m);
@@ -523,6 +536,14 @@ Test(baggage, limits)
 	cr_expect(rt_baggage_sanitize("abc=12345678,b=2", 16, out, 10), "cap 10");
 	cr_expect_str_eq(out, "b=2", "member longer than cap-1 dropped");
 	cr_expect(!rt_baggage_sanitize("a=1", 3, out, 0), "cap 0");
+	{
+		char *small = malloc(4);	/* exact: ASan sees any write past it */
+
+		cr_assert(small != NULL);
+		cr_expect(rt_baggage_sanitize("a=1,b=2", 7, small, 4), "first member fills cap");
+		cr_expect_str_eq(small, "a=1", "no room left for ',' and more");
+		free(small);
+	}
 	cr_expect(!rt_baggage_sanitize("a=1", 3, out, 1), "cap 1: nothing fits");
 	cr_expect_str_eq(out, "");
 }
@@ -571,6 +592,8 @@ static const struct b3_row b3_rows[] = {
 	{ B3T "-" B3S "-1-05E3AC9A4F6E3B90", false, 0, 0, 0, "uppercase parent span id" },
 	{ B3T "-" B3S "-1-" B3P "-x", false, 0, 0, 0, "a fifth field" },
 	{ B3T "_" B3S "-1", false, 0, 0, 0, "wrong separator" },
+	{ B3T "-" B3S "_1", false, 0, 0, 0, "wrong separator before sampling" },
+	{ B3T "-" B3S "-1_" B3P, false, 0, 0, 0, "wrong separator before parent" },
 	{ "00000000000000000000000000000000-" B3S "-1", false, 0, 0, 0, "zero trace id" },
 	{ "0000000000000000-" B3S "-1", false, 0, 0, 0, "zero 16-hex trace id" },
 	{ B3T "-0000000000000000-1", false, 0, 0, 0, "zero span id" },
@@ -867,6 +890,22 @@ Test(composite, inject)
 	r.buf[0] = '\0';
 	rt_prop_inject(&all, &ctx, "", &r, set_field);
 	cr_expect_str_eq(r.buf, "", "invalid ctx, empty baggage: nothing");
+
+	{
+		char *big = rep('0', RT_BAGGAGE_MAX - 2, "a=", "");	/* 8192 bytes */
+
+		r.n = 0;
+		r.buf[0] = '\0';
+		rt_prop_inject(&all, &ctx, big, &r, set_field);
+		cr_expect(r.n == strlen("baggage: \n") + RT_BAGGAGE_MAX, "8192-byte baggage sent");
+		free(big);
+		big = rep('0', RT_BAGGAGE_MAX - 1, "a=", "");	/* 8193 bytes */
+		r.n = 0;
+		r.buf[0] = '\0';
+		rt_prop_inject(&all, &ctx, big, &r, set_field);
+		cr_expect_str_eq(r.buf, "", "over 8192 bytes: not ours, not sent");
+		free(big);
+	}
 }
 
 /* Extract what inject wrote: the context survives both B3 forms and W3C. */

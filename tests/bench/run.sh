@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make bench: figures measured in one run, each a ratio against the same
+# work without the library where there is a "without". Prints a table.
+set -euo pipefail
+BUILD=${1:-build}
+LIB=$(cd "$BUILD" && pwd)/libotelpreload.so
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+CC=${CC:-gcc}
+CF="-std=gnu11 -D_GNU_SOURCE -O2 -g"
+
+$CC $CF tests/bench/spawn_bench.c -o "$OUT/spawn_bench"
+$CC $CF tests/bench/bench_span.c "$BUILD/libcore.a" -ldl -lpthread -lm -o "$OUT/bench_span"
+if [ -f tests/bench/bench_encode.c ]; then
+	$CC $CF tests/bench/bench_encode.c "$BUILD/libcore.a" -ldl -lpthread -lm -o "$OUT/bench_encode"
+fi
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo
+
+# Start-up of /bin/true, alternating runs, medians.
+"$OUT/spawn_bench" "$LIB" "${BENCH_STARTUP_RUNS:-500}" /bin/true > "$OUT/startup.txt"
+
+# RSS of an idle traced process (no span made): sleep, read its VmRSS.
+rss() {
+	local pid kb
+	env "$@" sleep 2 & pid=$!
+	for _ in $(seq 1 50); do
+		kb=$(awk '/VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || true)
+		grep -q libotelpreload /proc/$pid/maps 2>/dev/null || [ "$#" -eq 0 ] && [ -n "$kb" ] && break
+		sleep 0.02
+	done
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+	echo "${kb:-0}"
+}
+rss_native=$(rss)
+rss_pre=$(rss LD_PRELOAD="$LIB")
+
+"$OUT/bench_span" > "$OUT/span.txt"
+if [ -x "$OUT/bench_encode" ]; then "$OUT/bench_encode" > "$OUT/encode.txt"; else : > "$OUT/encode.txt"; fi
+
+val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
+printf '%-52s %14s %14s %10s\n' "figure" "without" "with" "ratio"
+printf '%-52s %14s %14s %10s\n' "/bin/true start-up, median us (500 runs each)" \
+	"$(val startup_native_us_median "$OUT/startup.txt")" "$(val startup_preload_us_median "$OUT/startup.txt")" \
+	"$(val startup_ratio "$OUT/startup.txt")"
+printf '%-52s %14s %14s %10s\n' "idle process RSS, KiB" "$rss_native" "$rss_pre" \
+	"$(awk -v a="$rss_native" -v b="$rss_pre" 'BEGIN { if (a > 0) printf "%.3f", b / a; else print "-" }')"
+printf '%-52s %14s %14s %10s\n' "span start->enqueue on the app thread, ns median" "-" \
+	"$(val span_start_to_enqueue_ns_median "$OUT/span.txt")" "-"
+printf '%-52s %14s %14s %10s\n' "span start->enqueue, ns p99" "-" \
+	"$(val span_start_to_enqueue_ns_p99 "$OUT/span.txt")" "-"
+if [ -s "$OUT/encode.txt" ]; then
+	while read -r k v; do
+		printf '%-52s %14s %14s %10s\n' "$k" "-" "$v" "-"
+	done < "$OUT/encode.txt"
+fi
