@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make demo: unmodified programs under the library, spans on the console
+# and in a file. Starts only processes it ends itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LIB=$PWD/build/libotelpreload.so
+OUT=$(mktemp -d)
+trap 'kill "${SRV:-}" 2>/dev/null || true; rm -rf "$OUT"' EXIT
+
+echo "== 1. getent ahosts localhost, spans on stderr (OTEL_TRACES_EXPORTER=console)"
+LD_PRELOAD=$LIB OTEL_SERVICE_NAME=probe OTEL_TRACES_EXPORTER=console getent ahosts localhost
+
+echo
+echo "== 2. a python3 client that resolves and connects, as a child of a caller's trace"
+env -u LD_PRELOAD python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()' > "$OUT/port" < <(sleep 30) & SRV=$!
+for _ in $(seq 1 100); do [ -s "$OUT/port" ] && break; sleep 0.05; done
+PORT=$(cat "$OUT/port")
+TRACEPARENT=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 \
+LD_PRELOAD=$LIB OTEL_SERVICE_NAME=demo-client OTEL_TRACES_EXPORTER=console,file \
+OTELPRELOAD_FILE=$OUT/traces.jsonl python3 -c "
+import socket
+socket.create_connection(('localhost', $PORT)).close()
+try:
+    socket.create_connection(('127.0.0.1', 1))
+except OSError as e:
+    print('connection to port 1:', e.strerror)
+"
+echo
+echo "== the same spans as OTLP/JSON lines in the file exporter's format:"
+head -c 600 "$OUT/traces.jsonl"; echo " ..."

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs, only when missing, the Debian 12 packages otelpreload needs to
+# build, test and run its demo. Uses sudo when not root.
+set -euo pipefail
+PKGS=(build-essential pkg-config libcriterion-dev libcurl4-openssl-dev libcjson-dev libcjson1
+      zlib1g-dev protobuf-compiler python3 curl wget iproute2 procps file binutils)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "otelpreload: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
