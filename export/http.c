@@ -166,7 +166,9 @@ static void add_header(const char *key, size_t klen, const char *val, size_t vle
 	char line[4200];
 	struct curl_slist *l;
 
-	if (klen + vlen + 3 > sizeof(line))
+	/* A decoded CR or LF would start a new request line: refuse it. */
+	if (klen + vlen + 3 > sizeof(line) || memchr(key, '\r', klen) || memchr(key, '\n', klen) ||
+	    memchr(val, '\r', vlen) || memchr(val, '\n', vlen) || memchr(key, ':', klen))
 		return;
 	snprintf(line, sizeof(line), "%.*s: %.*s", (int)klen, key, (int)vlen, val);
 	l = ex_curl.slist_append(h->list, line);

@@ -65,7 +65,7 @@
 #define TS_MAX_VALUE 256		/* value: 255 chr + 1 nblk-chr */
 #define TS_BIG_MEMBER 128		/* truncation drops members longer than this first */
 #define BAG_MAX_MEMBERS 64		/* W3C baggage: propagate at least 64 */
-#define B3_DEFERRED_FLAGS RT_FLAG_SAMPLED	/* see the header comment */
+#define B3_DEFERRED_FLAGS RT_FLAG_SAMPLED	/* B3 "defer": see the file comment */
 #define FLAGS_KNOWN (RT_FLAG_SAMPLED | RT_FLAG_RANDOM)	/* version 00 defines these */
 
 /* OWS of RFC 7230: space or horizontal tab. */
@@ -339,6 +339,7 @@ struct sink {
 	size_t n;
 };
 
+/* Appends p[0..n) to k: counted always, stored only up to k->room. */
 static void put(struct sink *k, const char *p, size_t n)
 {
 	if (k->n < k->room) {
@@ -349,6 +350,7 @@ static void put(struct sink *k, const char *p, size_t n)
 	k->n += n;
 }
 
+/* Index of the first non-OWS byte of m at or after i (n if none). */
 static size_t skip_ows(const char *m, size_t n, size_t i)
 {
 	while (i < n && is_ows(m[i]))
@@ -750,6 +752,7 @@ static bool name_eq(const char *p, size_t n, const char *name)
 	return name[i] == '\0';
 }
 
+/* Appends p to out unless it is already there or out is full. */
 static void props_add(struct rt_props *out, uint8_t p)
 {
 	for (size_t i = 0; i < out->n; i++)

@@ -234,7 +234,14 @@ size_t rt_queue_pop(struct rt_span **out, size_t max)
 
 size_t rt_queue_len(void)
 {
-	return (size_t)__atomic_load_n(&admitted, __ATOMIC_RELAXED);
+	uint64_t n;
+
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+		return 0;
+	n = __atomic_load_n(&admitted, __ATOMIC_RELAXED);
+	/* Producers bump the counter before they check it, so it may exceed
+	 * the size for an instant; the ring itself never does. */
+	return (size_t)(n < max_len ? n : max_len);
 }
 
 void rt_queue_wait(uint32_t timeout_ms)
