@@ -43,7 +43,7 @@ bool ex_curl_load(void)
 	SYM(multi_add_handle, "curl_multi_add_handle");
 	SYM(multi_remove_handle, "curl_multi_remove_handle");
 	SYM(multi_perform, "curl_multi_perform");
-	SYM(multi_poll, "curl_multi_poll");
+	SYM(multi_wait, "curl_multi_wait");
 	SYM(multi_info_read, "curl_multi_info_read");
 	SYM(multi_cleanup, "curl_multi_cleanup");
 	SYM(getdate, "curl_getdate");
@@ -62,7 +62,7 @@ bool ex_curl_load(void)
 	return true;
 fail:
 	state = -1;
-	rt_warn_once(&warned, "libcurl (libcurl.so.4, 7.66 or newer) is not available; "
+	rt_warn_once(&warned, "libcurl (libcurl.so.4, 7.62 or newer) is not available; "
 		     "OTLP/HTTP and Zipkin export are off (install libcurl4)");
 	return false;
 }

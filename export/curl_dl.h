@@ -25,7 +25,7 @@ struct ex_curl {
 	CURLMcode (*multi_add_handle)(CURLM *, CURL *);
 	CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
 	CURLMcode (*multi_perform)(CURLM *, int *);
-	CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+	CURLMcode (*multi_wait)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
 	CURLMsg *(*multi_info_read)(CURLM *, int *);
 	CURLMcode (*multi_cleanup)(CURLM *);
 	time_t (*getdate)(const char *, const time_t *);
@@ -40,7 +40,7 @@ extern struct ex_curl ex_curl;
 
 /* Load libcurl.so.4 (falling back to the GnuTLS flavour) and initialise it
  * once. Exporter thread only. False when it is not installed or too old
- * (curl_multi_poll needs 7.66). */
+ * (the URL API needs 7.62). */
 bool ex_curl_load(void);
 
 #endif

@@ -29,9 +29,16 @@ void ex_start(void);
  */
 void ex_flush(uint64_t deadline_ns);
 
-/* Fork child: the exporter thread did not survive; forget it, so the
- * next span starts a new one. */
+/* Fork handlers (pthread_atfork): prepare waits for the exporter's current
+ * libcurl step; the child forgets the exporter thread, which did not
+ * survive, so the next span starts a new one. */
+void ex_fork_prepare(void);
+void ex_fork_parent(void);
 void ex_fork_child(void);
+
+/* At exit, after the last flush: the exporter never calls libcurl again
+ * (OpenSSL's cleanup runs after us). Waits until deadline_ns at most. */
+void ex_shutdown(uint64_t deadline_ns);
 
 /* Print one warning if spans were dropped and nothing was said yet. */
 void ex_report_drops(void);

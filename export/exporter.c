@@ -297,6 +297,7 @@ static void *thread_main(void *arg)
 {
 	struct rt_span **batch;
 	uint32_t bsize = rt_cfg.bsp_batch_size ? rt_cfg.bsp_batch_size : 512;
+	bool stalled = false;
 
 	(void)arg;
 	if (thread_init_hook)
@@ -317,16 +318,25 @@ static void *thread_main(void *arg)
 			curl_ready_hook();
 	}
 	for (;;) {
+		/* The wake sequence first, then the reasons to stay awake: a
+		 * kick after this point makes the wait return at once. */
+		uint32_t seq = rt_queue_wake_seq();
 		uint32_t req = __atomic_load_n(&flush_req, __ATOMIC_ACQUIRE);
-		size_t n;
+		size_t n, drained = 0;
 
-		if (req == __atomic_load_n(&flush_done, __ATOMIC_ACQUIRE))
-			rt_queue_wait(rt_cfg.bsp_delay_ms ? rt_cfg.bsp_delay_ms : 1);
+		if (req == __atomic_load_n(&flush_done, __ATOMIC_ACQUIRE) &&
+		    (stalled || rt_queue_len() < bsize))
+			rt_queue_wait(seq, rt_cfg.bsp_delay_ms ? rt_cfg.bsp_delay_ms : 1);
 		while ((n = rt_queue_pop(batch, bsize)) > 0) {
+			drained += n;
 			export_batch(batch, n);
 			if (n < bsize && !flush_pending())
 				break;	/* a partial batch: wait for the timer */
 		}
+		/* Spans counted but not poppable: a producer was interrupted
+		 * between claiming a cell and filling it (a signal handler
+		 * that longjmp'ed out of a hook). Sleep rather than spin. */
+		stalled = !drained && rt_queue_len() > 0;
 		if (req != __atomic_load_n(&flush_done, __ATOMIC_ACQUIRE)) {
 			__atomic_store_n(&flush_done, req, __ATOMIC_RELEASE);
 			futex_wake_all(&flush_done);
@@ -387,6 +397,22 @@ void ex_flush(uint64_t deadline_ns)
 	}
 }
 
+void ex_fork_prepare(void)
+{
+	ex_http_fork_prepare();
+}
+
+void ex_fork_parent(void)
+{
+	ex_http_fork_parent();
+}
+
+void ex_shutdown(uint64_t deadline_ns)
+{
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 1)
+		ex_http_shutdown(deadline_ns);
+}
+
 void ex_fork_child(void)
 {
 	/* The thread is gone in the child; the queue was emptied by the
@@ -398,5 +424,6 @@ void ex_fork_child(void)
 	__atomic_store_n(&flush_done, 0, __ATOMIC_RELAXED);
 	memset(&buf, 0, sizeof(buf));
 	memset(&zbuf, 0, sizeof(zbuf));
+	warned = false;
 	ex_http_fork_child();
 }

@@ -1,12 +1,20 @@
 /*
  * http.c - POST over libcurl with the OTLP retry policy (see http.h).
  *
- * DESIGN: each attempt runs the easy handle through a private multi handle
- * polled in 50 ms steps, so an exit flush can cut a hung request off at its
- * deadline instead of waiting for curl's timeout. Connections are not
- * reused between exports (CURLOPT_FORBID_REUSE): the application may close
- * or dup2 over any fd at any time (daemons do), and a kept-alive socket of
- * ours could by then be one of its files. The collector's host name is
+ * DESIGN: each attempt runs a fresh easy handle through a fresh multi
+ * handle, stepped with curl_multi_wait in steps of at most 50 ms, so an exit
+ * flush can cut a hung request off at its deadline; both are cleaned up
+ * after the attempt, so between exports the exporter holds no fd at all.
+ * The application may close or dup2 over any fd at any time (daemons do):
+ * connections are never kept alive (CURLOPT_FORBID_REUSE), our sockets are
+ * created close-on-exec, curl_multi_wait never reads the multi's wake-up
+ * pair (curl_multi_poll would, and the app may own that number by now),
+ * and a socket is closed only if it is still the one we opened.
+ *
+ * Every libcurl call runs under ex_curl_lock: a fork (ex_fork_prepare)
+ * waits for the current step rather than leave libcurl or OpenSSL locked
+ * in the child, and the exit path (ex_http_shutdown) stops the exporter
+ * from calling into libcurl again before OpenSSL's own cleanup runs. The collector's host name is
  * resolved here, on the exporter thread, and handed to curl with
  * CURLOPT_RESOLVE, so curl's resolver threads never call getaddrinfo (the
  * hooks could not tell those calls from the application's). Proxies from
@@ -17,6 +25,11 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +56,16 @@ struct resp {
 	long retry_after_ms;		/* -1 when absent */
 };
 
-static CURL *easy;
-static CURLM *multi;
+static pthread_mutex_t curl_lock = PTHREAD_MUTEX_INITIALIZER;
+static int lock_waiters;		/* threads waiting for curl_lock */
+static bool curl_dead;			/* exit: never call libcurl again */
+
+/* The socket of the current attempt, to close only if it is still ours. */
+static struct {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+} sock = { -1, 0, 0 };
 
 /* The collector's addresses for CURLOPT_RESOLVE, refreshed every 30 s. */
 static struct {
@@ -82,13 +103,16 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 			return len;
 		memcpy(v, s, vl);
 		v[vl] = 0;
+		/* Clamped to an hour: the export deadline bounds it anyway. */
 		if (vl && strspn(v, "0123456789") == vl) {
-			r->retry_after_ms = atol(v) * 1000L;
+			r->retry_after_ms = vl > 4 ? 3600000L : atol(v) * 1000L;
 		} else if ((t = ex_curl.getdate(v, NULL)) > 0) {
 			long d = (long)(t - time(NULL));
 
-			r->retry_after_ms = d > 0 ? d * 1000L : 0;
+			r->retry_after_ms = d <= 0 ? 0 : d > 3600 ? 3600000L : d * 1000L;
 		}
+		if (r->retry_after_ms > 3600000L)
+			r->retry_after_ms = 3600000L;
 	}
 	return len;
 }
@@ -151,6 +175,8 @@ out:
 	if (ok) {
 		snprintf(dns.url, sizeof(dns.url), "%s", url);
 		dns.at_ns = now;
+	} else {
+		dns.url[0] = 0;		/* never reuse an entry for a failed name */
 	}
 	return ok;
 }
@@ -262,33 +288,60 @@ static void partial_success(const struct ex_http_req *r, const struct resp *rs)
 		rt_warn_once(&warned, "the collector rejected %lld span(s): %s", rejected, msg);
 }
 
-/*
- * One attempt. Returns the HTTP status, 0 for a transport failure
- * (reason in err), -1 when cut off by the deadline.
- */
-static long attempt(const struct ex_http_req *r, struct resp *rs, uint64_t deadline,
-		    struct curl_slist *hdrs, struct curl_slist *resolve_list,
-		    char *err, size_t errcap)
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	uint64_t now = rt_now_ns();
-	long timeout = (long)r->timeout_ms, status = 0;
-	CURLcode cc = CURLE_OK;
-	int running = 1, left;
-	CURLMsg *m;
+	struct stat st;
+	int fd;
 
-	if (now >= deadline)
-		return -1;
-	if ((uint64_t)timeout * 1000000ull > deadline - now)
-		timeout = (long)((deadline - now) / 1000000ull) + 1;
-	rs->len = 0;
-	rs->retry_after_ms = -1;
-	ex_curl.easy_reset(easy);
+	(void)arg;
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	sock.fd = fd;
+	if (fstat(fd, &st) == 0) {
+		sock.dev = st.st_dev;
+		sock.ino = st.st_ino;
+	}
+	return fd;
+}
+
+static int close_socket(void *arg, curl_socket_t fd)
+{
+	struct stat st;
+
+	(void)arg;
+	/* The application may have closed our fd and reused the number. */
+	if (fd == sock.fd && fstat(fd, &st) == 0 && st.st_dev == sock.dev && st.st_ino == sock.ino)
+		close(fd);
+	if (fd == sock.fd)
+		sock.fd = -1;
+	return 0;
+}
+
+static void lock_curl(void)
+{
+	pthread_mutex_lock(&curl_lock);
+}
+
+/* Between two steps: let a waiting fork or exit take the lock first. */
+static void yield_curl(void)
+{
+	pthread_mutex_unlock(&curl_lock);
+	for (int i = 0; i < 100 && __atomic_load_n(&lock_waiters, __ATOMIC_ACQUIRE); i++)
+		sched_yield();
+	pthread_mutex_lock(&curl_lock);
+}
+
+static void set_options(CURL *easy, const struct ex_http_req *r, struct resp *rs, long timeout,
+			struct curl_slist *hdrs, struct curl_slist *resolve_list)
+{
 	ex_curl.easy_setopt(easy, CURLOPT_URL, r->url);
 	ex_curl.easy_setopt(easy, CURLOPT_POST, 1L);
 	ex_curl.easy_setopt(easy, CURLOPT_POSTFIELDS, (const char *)r->body);
 	ex_curl.easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
 	ex_curl.easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
-	ex_curl.easy_setopt(easy, CURLOPT_USERAGENT, "OTel-OTLP-Exporter-C-otelpreload/" RT_SDK_VERSION);
+	ex_curl.easy_setopt(easy, CURLOPT_USERAGENT, "otelpreload/" RT_SDK_VERSION);
 	ex_curl.easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	ex_curl.easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
 	ex_curl.easy_setopt(easy, CURLOPT_PROXY, "");
@@ -298,6 +351,8 @@ static long attempt(const struct ex_http_req *r, struct resp *rs, uint64_t deadl
 	ex_curl.easy_setopt(easy, CURLOPT_WRITEDATA, rs);
 	ex_curl.easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
 	ex_curl.easy_setopt(easy, CURLOPT_HEADERDATA, rs);
+	ex_curl.easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	ex_curl.easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
 	ex_curl.easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (resolve_list)
 		ex_curl.easy_setopt(easy, CURLOPT_RESOLVE, resolve_list);
@@ -307,35 +362,86 @@ static long attempt(const struct ex_http_req *r, struct resp *rs, uint64_t deadl
 		ex_curl.easy_setopt(easy, CURLOPT_SSLCERT, r->cert_file);
 	if (r->key_file && *r->key_file)
 		ex_curl.easy_setopt(easy, CURLOPT_SSLKEY, r->key_file);
+}
 
-	if (ex_curl.multi_add_handle(multi, easy) != CURLM_OK) {
-		snprintf(err, errcap, "curl_multi_add_handle failed");
-		return 0;
+/*
+ * One attempt. Returns the HTTP status, 0 for a transport failure
+ * (reason in err), -1 when cut off by the deadline or the exit.
+ */
+static long attempt(const struct ex_http_req *r, struct resp *rs, uint64_t deadline,
+		    struct curl_slist *hdrs, struct curl_slist *resolve_list,
+		    char *err, size_t errcap)
+{
+	uint64_t now = rt_now_ns();
+	long timeout = (long)r->timeout_ms, status = -1;
+	CURLcode cc = CURLE_OK;
+	int running = 1, left;
+	CURLMsg *m;
+	CURL *easy;
+	CURLM *multi;
+
+	if (now >= deadline)
+		return -1;
+	if ((uint64_t)timeout * 1000000ull > deadline - now)
+		timeout = (long)((deadline - now) / 1000000ull) + 1;
+	rs->len = 0;
+	rs->retry_after_ms = -1;
+	lock_curl();
+	if (curl_dead) {
+		pthread_mutex_unlock(&curl_lock);
+		return -1;
 	}
-	while (running) {
-		if (ex_curl.multi_perform(multi, &running) != CURLM_OK)
+	easy = ex_curl.easy_init();
+	multi = ex_curl.multi_init();
+	if (!easy || !multi || (set_options(easy, r, rs, timeout, hdrs, resolve_list),
+				ex_curl.multi_add_handle(multi, easy) != CURLM_OK)) {
+		snprintf(err, errcap, "libcurl could not be initialised");
+		status = 0;
+		goto out;
+	}
+	for (;;) {
+		uint64_t cut = deadline < ex_cutoff_ns() ? deadline : ex_cutoff_ns();
+		uint64_t step;
+
+		if (ex_curl.multi_perform(multi, &running) != CURLM_OK || !running)
 			break;
-		if (!running)
-			break;
-		if (rt_now_ns() >= deadline || rt_now_ns() >= ex_cutoff_ns()) {
-			ex_curl.multi_remove_handle(multi, easy);
+		now = rt_now_ns();
+		if (now >= cut) {
 			snprintf(err, errcap, "no answer before the deadline");
-			return -1;
+			goto out;		/* status -1 */
 		}
-		ex_curl.multi_poll(multi, NULL, 0, 50, NULL);
+		step = (cut - now) / 1000000ull;
+		ex_curl.multi_wait(multi, NULL, 0, (int)(step < 50 ? step + 1 : 50), NULL);
+		yield_curl();
+		if (curl_dead)
+			goto dead;
 	}
+	status = 0;
 	while ((m = ex_curl.multi_info_read(multi, &left)))
 		if (m->msg == CURLMSG_DONE && m->easy_handle == easy)
 			cc = m->data.result;
-	ex_curl.multi_remove_handle(multi, easy);
 	if (cc != CURLE_OK) {
 		snprintf(err, errcap, "%s", ex_curl.easy_strerror(cc));
-		return 0;
+	} else {
+		ex_curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 0)
+			snprintf(err, errcap, "no HTTP status");
 	}
-	ex_curl.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-	if (status == 0)
-		snprintf(err, errcap, "no HTTP status");
+out:
+	if (multi && easy)
+		ex_curl.multi_remove_handle(multi, easy);
+	if (multi)
+		ex_curl.multi_cleanup(multi);
+	if (easy)
+		ex_curl.easy_cleanup(easy);
+	pthread_mutex_unlock(&curl_lock);
 	return status;
+dead:
+	/* The process is exiting and OpenSSL may be gone: leave the handles
+	 * as they are, never call libcurl again. */
+	pthread_mutex_unlock(&curl_lock);
+	snprintf(err, errcap, "the program exited first");
+	return -1;
 }
 
 static bool retryable(long status)
@@ -355,19 +461,15 @@ int ex_http_post(const struct ex_http_req *r, char *err, size_t errcap)
 		snprintf(err, errcap, "libcurl is not available");
 		return -1;
 	}
-	if (!easy)
-		easy = ex_curl.easy_init();
-	if (!multi)
-		multi = ex_curl.multi_init();
-	if (!easy || !multi) {
-		snprintf(err, errcap, "libcurl could not be initialised");
+	if (__atomic_load_n(&curl_dead, __ATOMIC_ACQUIRE)) {
+		snprintf(err, errcap, "the program exited first");
 		return -1;
 	}
 	hdrs = build_headers(r);
 	for (int i = 0; i < MAX_ATTEMPTS; i++) {
 		uint64_t deadline = r->deadline_ns < ex_cutoff_ns() ? r->deadline_ns : ex_cutoff_ns();
+		uint64_t now, wait_ms;
 		long status;
-		uint64_t wait_ms;
 
 		if (!resolve(r->url)) {
 			snprintf(err, errcap, "cannot resolve the host of %s", r->url);
@@ -382,7 +484,7 @@ int ex_http_post(const struct ex_http_req *r, char *err, size_t errcap)
 			status = attempt(r, &rs, deadline, hdrs, res_list, err, errcap);
 		}
 		if (status < 0)
-			break;			/* deadline */
+			break;			/* deadline or exit */
 		if (status >= 200 && status < 300) {
 			partial_success(r, &rs);
 			rc = 0;
@@ -411,7 +513,8 @@ int ex_http_post(const struct ex_http_req *r, char *err, size_t errcap)
 			wait_ms = backoff / 2 + x % backoff;
 		}
 		rs.retry_after_ms = -1;
-		if (rt_now_ns() + wait_ms * 1000000ull >= deadline)
+		now = rt_now_ns();
+		if (now >= deadline || wait_ms >= (deadline - now) / 1000000ull)
 			break;
 		ex_sleep_ms((uint32_t)wait_ms);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
@@ -422,9 +525,46 @@ int ex_http_post(const struct ex_http_req *r, char *err, size_t errcap)
 	return rc;
 }
 
+void ex_http_shutdown(uint64_t deadline_ns)
+{
+	struct timespec ts = { (time_t)(deadline_ns / 1000000000ull),
+			       (long)(deadline_ns % 1000000000ull) };
+
+	/* Wait (bounded) for the current libcurl step to end, then forbid the
+	 * next: at exit OpenSSL's cleanup runs after us. */
+	__atomic_fetch_add(&lock_waiters, 1, __ATOMIC_ACQ_REL);
+	if (pthread_mutex_timedlock(&curl_lock, &ts) == 0) {
+		__atomic_store_n(&curl_dead, true, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&curl_lock);
+	} else {
+		__atomic_store_n(&curl_dead, true, __ATOMIC_RELEASE);
+	}
+	__atomic_fetch_sub(&lock_waiters, 1, __ATOMIC_ACQ_REL);
+}
+
+void ex_http_fork_prepare(void)
+{
+	__atomic_fetch_add(&lock_waiters, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_lock(&curl_lock);
+}
+
+void ex_http_fork_parent(void)
+{
+	pthread_mutex_unlock(&curl_lock);
+	__atomic_fetch_sub(&lock_waiters, 1, __ATOMIC_ACQ_REL);
+}
+
 void ex_http_fork_child(void)
 {
-	easy = NULL;
-	multi = NULL;
+	struct stat st;
+
+	/* Only this thread exists now; the lock is ours. The socket of an
+	 * export in flight was inherited: close it if it is still ours. */
+	pthread_mutex_unlock(&curl_lock);
+	lock_waiters = 0;
+	if (sock.fd >= 0 && fstat(sock.fd, &st) == 0 && st.st_dev == sock.dev &&
+	    st.st_ino == sock.ino)
+		close(sock.fd);
+	sock.fd = -1;
 	dns.url[0] = 0;
 }

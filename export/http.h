@@ -34,7 +34,14 @@ struct ex_http_req {
 /* Returns 0 when delivered, else -1 with a one-line reason in err. */
 int ex_http_post(const struct ex_http_req *r, char *err, size_t errcap);
 
-/* Fork child: forget the parent's curl handles (never touched again). */
+/* At exit, after the last flush: wait (until deadline_ns at most) for the
+ * libcurl step in progress, then never call libcurl again. */
+void ex_http_shutdown(uint64_t deadline_ns);
+
+/* Fork handlers: no fork while the exporter is inside libcurl, so the
+ * child never inherits libcurl's or OpenSSL's locks held. */
+void ex_http_fork_prepare(void);
+void ex_http_fork_parent(void);
 void ex_http_fork_child(void);
 
 #endif

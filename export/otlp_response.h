@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define EX_OTLP_MAX_DEPTH 32	/* nested groups skipped before giving up */
+
 /*
  * Decode p[0..n) as opentelemetry.proto.collector.trace.v1.
  * ExportTraceServiceResponse {
@@ -33,7 +35,5 @@
  */
 int ex_otlp_partial_success_proto(const uint8_t *p, size_t n, long long *rejected,
 				  char *msg, size_t msgcap);
-
-#define EX_OTLP_MAX_DEPTH 32	/* nested groups skipped before giving up */
 
 #endif

@@ -13,11 +13,18 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../runtime/runtime.h"
 #include "../runtime/span.h"
 #include "hook.h"
 
-/* A span for fd's connection to addr, or NULL when it is not TCP/IP. */
-static struct rt_span *connect_begin(int fd, const struct sockaddr *addr, socklen_t len)
+/*
+ * A span for fd's connection to addr, started at start_ns, or NULL when it
+ * is not TCP/IP. Called after the real connect, which has validated addr
+ * (an invalid pointer made it fail with EFAULT, and then this is not
+ * called: reading addr first would crash where libc returns an error).
+ */
+static struct rt_span *connect_span(int fd, const struct sockaddr *addr, socklen_t len,
+				    uint64_t start_ns)
 {
 	char host[INET6_ADDRSTRLEN];
 	struct rt_span *sp;
@@ -43,7 +50,7 @@ static struct rt_span *connect_begin(int fd, const struct sockaddr *addr, sockle
 		return NULL;
 	if (!inet_ntop(addr->sa_family, a, host, sizeof(host)))
 		return NULL;
-	sp = rt_span_start("connect", RT_KIND_CLIENT, NULL, 0);
+	sp = rt_span_start("connect", RT_KIND_CLIENT, NULL, start_ns);
 	rt_span_set_cstr(sp, "network.peer.address", host);
 	rt_span_set_int(sp, "network.peer.port", port);
 	rt_span_set_cstr(sp, "network.transport", "tcp");
@@ -53,19 +60,21 @@ static struct rt_span *connect_begin(int fd, const struct sockaddr *addr, sockle
 
 HK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct rt_span *sp;
+	struct rt_span *sp = NULL;
 	int saved = errno, rc, err;
+	uint64_t start;
 
 	if (!hk_enter_checked(PL_FAM_NET))
 		return PL_REAL(connect)(fd, addr, len);
-	sp = connect_begin(fd, addr, len);
-	errno = saved;
+	start = rt_now_ns();
 	rc = PL_REAL(connect)(fd, addr, len);
 	err = rc < 0 ? errno : saved;
+	if (!(rc < 0 && err == EFAULT))
+		sp = connect_span(fd, addr, len, start);
 	if (sp) {
 		if (rc < 0 && err != EINPROGRESS && err != EINTR) {
 			rt_span_set_cstr(sp, "error.type", hk_errno_name(err));
-			rt_span_set_status(sp, RT_STATUS_ERROR, strerror(err));
+			rt_span_set_status(sp, RT_STATUS_ERROR, strerrordesc_np(err));
 		}
 		rt_span_end(sp, 0);
 	}

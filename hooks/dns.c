@@ -94,7 +94,8 @@ HK_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 			record_answers(sp, *res);
 		} else {
 			rt_span_set_cstr(sp, "error.type", eai_name(rc, err));
-			rt_span_set_status(sp, RT_STATUS_ERROR, gai_strerror(rc));
+			/* Not gai_strerror: it may take locale locks. */
+			rt_span_set_status(sp, RT_STATUS_ERROR, eai_name(rc, err));
 		}
 		rt_span_end(sp, 0);
 	}

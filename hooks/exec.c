@@ -100,8 +100,22 @@ static char **prepare(char *const envp[])
 		return NULL;
 	if (n)
 		memcpy(e.env, envp, n * sizeof(char *));
-	e.n = n;
-	e.env[n] = NULL;
+	e.n = 0;
+	/* Drop every carrier variable first: a TRACESTATE or X_B3_* of the
+	 * inherited context must not travel beside the new TRACEPARENT. */
+	for (size_t i = 0; i < n; i++) {
+		static const char *const keys[] = { "traceparent", "tracestate", "b3",
+						    "x-b3-traceid", "x-b3-spanid",
+						    "x-b3-sampled", "x-b3-flags",
+						    "x-b3-parentspanid" };
+		bool carrier = false;
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]) && !carrier; k++)
+			carrier = carrier_key(envp[i], keys[k]);
+		if (!carrier)
+			e.env[e.n++] = envp[i];
+	}
+	e.env[e.n] = NULL;
 	rt_prop_inject(&rt_cfg.props, &ctx, rt_process_baggage(), &e, env_set);
 	return e.env;
 }

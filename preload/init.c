@@ -47,29 +47,52 @@ void pl_mark_exporter_thread(void)
 }
 
 /*
- * The variables the library reads, found in one pass over the environment
- * (the constructor runs in every traced process, so it must be cheap): the
- * OTEL_* and OTELPRELOAD_* names and the context carrier. Lookups then
- * search this short table instead of the whole environment each time.
+ * The variables the library reads, copied in one pass over the environment
+ * by the constructor: the OTEL_* and OTELPRELOAD_* names and the context
+ * carriers (TRACEPARENT, TRACESTATE, BAGGAGE, B3, X_B3_*). Copied, not
+ * pointed to: servers such as nginx and PostgreSQL overwrite their
+ * environment area to set the process title, and the configuration is
+ * parsed later, on the first network call. Lookups search this short table.
  */
 #define MAX_VARS 96
+#define VARS_BYTES 32768
 static const char *vars[MAX_VARS];
 static int nvars;
+static char vars_buf[VARS_BYTES];
+
+static bool wanted(const char *v)
+{
+	switch (v[0]) {
+	case 'O':
+		return strncmp(v, "OTEL", 4) == 0;
+	case 'T':
+		return strncmp(v, "TRACEPARENT=", 12) == 0 || strncmp(v, "TRACESTATE=", 11) == 0;
+	case 'B':
+		return strncmp(v, "BAGGAGE=", 8) == 0 || strncmp(v, "B3=", 3) == 0;
+	case 'X':
+		return strncmp(v, "X_B3_", 5) == 0;
+	default:
+		return false;
+	}
+}
 
 static void scan_environ(void)
 {
 	extern char **environ;
+	size_t used = 0;
 
 	nvars = 0;
 	for (char **e = environ; e && *e && nvars < MAX_VARS; e++) {
-		const char *v = *e;
+		size_t n;
 
-		if ((v[0] == 'O' && strncmp(v, "OTEL", 4) == 0) ||
-		    (v[0] == 'T' && (strncmp(v, "TRACE", 5) == 0)) ||
-		    (v[0] == 'B' && strncmp(v, "BAGGAGE=", 8) == 0) ||
-		    (v[0] == 'X' && strncmp(v, "X_B3_", 5) == 0) ||
-		    (v[0] == 'B' && strncmp(v, "B3=", 3) == 0))
-			vars[nvars++] = v;
+		if (!wanted(*e))
+			continue;
+		n = strlen(*e) + 1;
+		if (n > VARS_BYTES - used)
+			continue;	/* absurdly long: as if unset */
+		memcpy(vars_buf + used, *e, n);
+		vars[nvars++] = vars_buf + used;
+		used += n;
 	}
 }
 
@@ -105,6 +128,7 @@ static void exit_flush(void)
 		__atomic_store_n(&exit_deadline, d, __ATOMIC_RELAXED);
 	}
 	flush_until(d);
+	ex_shutdown(d);
 	ex_report_drops();
 }
 
@@ -129,9 +153,26 @@ static void start_exporter(void)
 	ex_start();
 }
 
+static void fork_prepare(void)
+{
+	if (__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) == PL_READY)
+		ex_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	if (__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) == PL_READY)
+		ex_fork_parent();
+}
+
 static void fork_child(void)
 {
+	int s = PL_INITIALISING;
+
 	pl_pid = (int)syscall(SYS_getpid);
+	/* A thread that was initialising did not survive: start over. */
+	__atomic_compare_exchange_n(&pl_state, &s, PL_CAPTURED, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) != PL_READY)
 		return;
 	__atomic_store_n(&exit_deadline, 0, __ATOMIC_RELAXED);
@@ -157,7 +198,6 @@ bool pl_init_slow(void)
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return s == PL_READY;
 	saved = errno;
-	rt_log_init();
 	rt_config_load(&rt_cfg, env_get);
 	if (rt_cfg.disabled) {
 		__atomic_store_n(&pl_state, PL_OFF, __ATOMIC_RELEASE);
@@ -184,13 +224,16 @@ __attribute__((constructor)) static void pl_init(void)
 {
 	int saved = errno;
 
+	/* What fd 2 is now: a daemon may later close it and reuse the number
+	 * for a data file, which must never receive a warning. */
+	rt_log_init();
 	scan_environ();
 	if (rt_config_bool(env_get("OTEL_SDK_DISABLED"))) {
 		__atomic_store_n(&pl_state, PL_OFF, __ATOMIC_RELEASE);
 		goto out;		/* a pure pass-through */
 	}
 	pl_pid = (int)syscall(SYS_getpid);
-	pthread_atfork(NULL, NULL, fork_child);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	__atomic_store_n(&pl_state, PL_CAPTURED, __ATOMIC_RELEASE);
 out:
 	errno = saved;

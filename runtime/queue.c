@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +31,8 @@ struct cell {
 
 static struct rt_span *pool;		/* npool records */
 static uint32_t npool;
-static uint64_t free_head;		/* tag << 32 | index (1-based) */
+static uint32_t fresh;			/* records never handed out start here */
+static uint64_t free_head;		/* returned records: tag << 32 | index (1-based) */
 
 static struct cell *ring;
 static uint64_t ring_mask;
@@ -62,13 +62,13 @@ static void *map(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static void build_free_list(void)
+static void reset_pool(void)
 {
-	/* Record i links to i+1, so the first pops hand out low indices and
-	 * only the pages actually used become resident. */
-	for (uint32_t i = 0; i < npool; i++)
-		pool[i].pool_next = i + 1 < npool ? i + 2 : 0;
-	__atomic_store_n(&free_head, npool ? 1 : 0, __ATOMIC_RELEASE);
+	/* Fresh records are handed out by a bump index and only returned
+	 * ones are linked, so a record's page becomes resident only when a
+	 * span first uses it. */
+	__atomic_store_n(&fresh, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&free_head, 0, __ATOMIC_RELEASE);
 }
 
 static bool do_init(void)
@@ -89,7 +89,7 @@ static bool do_init(void)
 	max_len = qsize;
 	for (uint64_t i = 0; i < cells; i++)
 		ring[i].seq = i;
-	build_free_list();
+	reset_pool();
 	return true;
 }
 
@@ -108,10 +108,10 @@ bool rt_queue_init(void)
 		__atomic_store_n(&state, do_init() ? 2 : 3, __ATOMIC_RELEASE);
 		return __atomic_load_n(&state, __ATOMIC_RELAXED) == 2;
 	}
-	/* Another thread is mapping: a few microseconds at most. */
-	while ((s = __atomic_load_n(&state, __ATOMIC_ACQUIRE)) == 1)
-		sched_yield();
-	return s == 2;
+	/* Another thread is mapping right now (or was, in the parent of a
+	 * fork child, or in the code a signal handler interrupted): never
+	 * wait for it; this span is dropped. */
+	return false;
 }
 
 struct rt_span *rt_pool_get(void)
@@ -121,6 +121,12 @@ struct rt_span *rt_pool_get(void)
 
 	if (!rt_queue_init())
 		return NULL;
+	if (__atomic_load_n(&fresh, __ATOMIC_RELAXED) < npool) {
+		uint32_t f = __atomic_fetch_add(&fresh, 1, __ATOMIC_RELAXED);
+
+		if (f < npool)
+			return &pool[f];
+	}
 	old = __atomic_load_n(&free_head, __ATOMIC_ACQUIRE);
 	do {
 		idx = (uint32_t)old;
@@ -244,14 +250,17 @@ size_t rt_queue_len(void)
 	return (size_t)(n < max_len ? n : max_len);
 }
 
-void rt_queue_wait(uint32_t timeout_ms)
+uint32_t rt_queue_wake_seq(void)
 {
-	uint32_t w = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
+}
+
+void rt_queue_wait(uint32_t seq, uint32_t timeout_ms)
+{
 	struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
 
-	if (rt_queue_len() >= rt_cfg.bsp_batch_size)
-		return;
-	syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, w, &ts, NULL, 0);
+	/* Returns at once when a kick came after seq was read. */
+	syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
 }
 
 void rt_queue_set_starter(void (*fn)(void))
@@ -264,6 +273,11 @@ void rt_queue_fork_child(void)
 	uint64_t cells;
 
 	__atomic_store_n(&started, 0, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 1) {
+		/* The thread that was mapping did not survive the fork. */
+		__atomic_store_n(&state, 0, __ATOMIC_RELEASE);
+		return;
+	}
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
 		return;
 	/* Only the forking thread survives: records that other threads or the
@@ -295,5 +309,5 @@ void rt_queue_reset_for_tests(void)
 		for (size_t i = 0; i < n; i++)
 			rt_pool_put(tmp[i]);
 	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 2)
-		build_free_list();
+		reset_pool();
 }

@@ -2,8 +2,10 @@
  * queue.h - the span pool and the bounded queue of finished spans.
  *
  * DESIGN: both are mapped once, on the first span, sized from
- * OTEL_BSP_MAX_QUEUE_SIZE. The pool is a lock-free free list (Treiber stack
- * with a generation tag against ABA) of fixed span records; the queue is a
+ * OTEL_BSP_MAX_QUEUE_SIZE. The pool hands out never-used records by a bump
+ * index (so only pages that spans touch become resident) and reuses
+ * returned ones from a lock-free free list (Treiber stack with a generation
+ * tag against ABA); the queue is a
  * bounded ring of record indices (per-slot sequence numbers, after Vyukov's
  * bounded queue) with an admission counter enforcing the exact configured
  * size. Producers are application threads inside hooks; the single
@@ -40,9 +42,14 @@ size_t rt_queue_pop(struct rt_span **out, size_t max);
 /* Spans waiting now. */
 size_t rt_queue_len(void);
 
-/* Sleep until woken by rt_queue_kick()/a full batch, or timeout_ms pass.
- * Consumer only. */
-void rt_queue_wait(uint32_t timeout_ms);
+/*
+ * The consumer's sleep, without lost wake-ups: read seq with
+ * rt_queue_wake_seq() first, then check every reason to stay awake, then
+ * rt_queue_wait(seq, ...) returns at once if a kick (a full batch, a flush
+ * request) came after seq was read, else sleeps up to timeout_ms.
+ */
+uint32_t rt_queue_wake_seq(void);
+void rt_queue_wait(uint32_t seq, uint32_t timeout_ms);
 
 /* Wake the consumer now (flush requests). Async-signal-safe. */
 void rt_queue_kick(void);

@@ -210,6 +210,7 @@ void rt_init(const char *(*getenv_fn)(const char *))
 void rt_fork_child(void)
 {
 	__atomic_fetch_add(&fork_gen, 1, __ATOMIC_RELAXED);
+	memset(&rt_stats, 0, sizeof(rt_stats));		/* the child's own counts */
 	rt_queue_fork_child();
 	rt_ctx_fork_child();
 }

@@ -37,7 +37,7 @@ static void *consumer(void *arg)
 		for (size_t i = 0; i < n; i++)
 			rt_pool_put(out[i]);
 		if (!n)
-			rt_queue_wait(1);
+			rt_queue_wait(rt_queue_wake_seq(), 1);
 	}
 	return NULL;
 }

@@ -22,6 +22,7 @@
  * points of their sanitiser and respect their caps; a context that was
  * extracted, injected and extracted again keeps its ids and sampled bit.
  */
+// SOURCES: runtime/propagation.c runtime/hex.c runtime/kvlist.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -73,7 +73,7 @@ static void *consumer(void *arg)
 			if (__atomic_load_n(&done_producers, __ATOMIC_ACQUIRE) == PRODUCERS &&
 			    rt_queue_len() == 0)
 				return NULL;
-			rt_queue_wait(1);
+			rt_queue_wait(rt_queue_wake_seq(), 1);
 		}
 	}
 }
