@@ -44,6 +44,7 @@
 #include "cjson_dl.h"
 #include "curl_dl.h"
 #include "internal.h"
+#include "otlp_response.h"
 
 #define RESP_MAX 65536
 #define BACKOFF_FIRST_MS 1000
@@ -230,39 +231,10 @@ static void partial_success(const struct ex_http_req *r, const struct resp *rs)
 	long long rejected = 0;
 	char msg[256] = "";
 
-	if (r->resp == EX_RESP_OTLP_PROTO && rs->len > 2) {
-		/* ExportTraceServiceResponse { partial_success = 1 {
-		 *   rejected_spans = 1 (int64), error_message = 2 } } */
-		const uint8_t *p = (const uint8_t *)rs->body, *end = p + rs->len;
-
-		if (p[0] != 0x0a)
+	if (r->resp == EX_RESP_OTLP_PROTO) {
+		if (ex_otlp_partial_success_proto((const uint8_t *)rs->body, rs->len, &rejected,
+						  msg, sizeof(msg)) != 0)
 			return;
-		p += 2;			/* tag + a one-byte length is enough here */
-		while (p < end) {
-			uint8_t tag = *p++;
-			uint64_t v = 0;
-			int shift = 0;
-
-			while (p < end && shift < 64) {
-				v |= (uint64_t)(*p & 0x7f) << shift;
-				shift += 7;
-				if (!(*p++ & 0x80))
-					break;
-			}
-			if (tag == 0x08) {
-				rejected = (long long)v;
-			} else if (tag == 0x12) {
-				size_t n = v < sizeof(msg) - 1 ? (size_t)v : sizeof(msg) - 1;
-
-				if ((size_t)(end - p) < n)
-					break;
-				memcpy(msg, p, n);
-				msg[n] = 0;
-				p += v <= (uint64_t)(end - p) ? v : (uint64_t)(end - p);
-			} else {
-				break;
-			}
-		}
 	} else if (r->resp == EX_RESP_OTLP_JSON && rs->len && ex_cjson_load()) {
 		char body[RESP_MAX + 1];
 		cJSON *root, *ps, *it;

@@ -17,8 +17,11 @@
  *     byte are dropped (what the reference C++ parser does);
  *   - a known field with the wrong wire type is skipped like an unknown one
  *     (the reference parsers keep it as an unknown field);
- *   - error_message is not checked for valid UTF-8 (proto3 says it should
- *     be): the text is only logged, and losing it would hide the reason.
+ *   - error_message that is not valid UTF-8 (proto3 says it must be) does
+ *     not make the answer malformed, unlike in the reference parsers: the
+ *     text is only logged, and losing it would hide the reason. Bad bytes
+ *     and control characters become '?' instead, so what is logged is one
+ *     line of valid UTF-8.
  *
  * THREADS: pure function over caller memory; no allocation, no I/O, no
  * global state, errno untouched.
@@ -27,6 +30,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* Protobuf wire types. */
 #define WT_VARINT 0
@@ -170,27 +174,75 @@ static long long to_int64(uint64_t v)
 	return -(long long)~v - 1;
 }
 
-/* Copy the string field src[0..len) into msg (cap > 0): cut to cap - 1 bytes
- * at a UTF-8 character boundary, control bytes as '?', NUL-terminated. */
+/* Length of the well-formed UTF-8 sequence (RFC 3629: shortest form, no
+ * surrogates, at most U+10FFFF) at s[0..n), n > 0; 0 when there is none. */
+static size_t utf8_seq(const uint8_t *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;		/* continuation byte, overlong lead, > U+10FFFF */
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A character a log line must not carry: C0 controls, DEL, C1 controls
+ * (U+0080..U+009F, which some terminals obey). */
+static bool control(const uint8_t *s, size_t len)
+{
+	return (len == 1 && (s[0] < 0x20 || s[0] == 0x7f)) ||
+	       (len == 2 && s[0] == 0xc2 && s[1] < 0xa0);
+}
+
+/*
+ * Copy the string field src[0..len) into msg (cap > 0) as text that is safe
+ * to log: valid UTF-8 characters are kept whole, a control character or a
+ * byte that starts no valid sequence becomes '?'. Stops at the last whole
+ * character that fits in cap - 1 bytes; NUL-terminates.
+ */
 static void copy_text(char *msg, size_t cap, const uint8_t *src, size_t len)
 {
-	size_t n = len < cap - 1 ? len : cap - 1;
+	size_t i = 0, o = 0;
 
-	if (n < len) {
-		/* src[n] is the first byte left out. When it continues a
-		 * multi-byte sequence, leave out the whole sequence: back up
-		 * to its lead byte (at most 3 steps: UTF-8 is 4 bytes at most).
-		 * Not valid UTF-8 there: cut where the cap says. */
-		size_t m = n;
+	while (i < len) {
+		size_t k = utf8_seq(src + i, len - i);
 
-		while (m > 0 && n - m < 3 && (src[m] & 0xc0) == 0x80)
-			m--;
-		if (m < n && src[m] >= 0xc0)
-			n = m;
+		if (k == 0 || control(src + i, k)) {
+			if (o + 1 > cap - 1)
+				break;
+			msg[o++] = '?';
+			i += k ? k : 1;
+			continue;
+		}
+		if (o + k > cap - 1)
+			break;
+		memcpy(msg + o, src + i, k);
+		o += k;
+		i += k;
 	}
-	for (size_t i = 0; i < n; i++)
-		msg[i] = src[i] < 0x20 || src[i] == 0x7f ? '?' : (char)src[i];
-	msg[n] = '\0';
+	msg[o] = '\0';
 }
 
 /* Decode one ExportTracePartialSuccess occupying all of r. Fields that

@@ -17,10 +17,10 @@
  *     int64 rejected_spans = 1; string error_message = 2; } }
  *
  * Returns 0 with *rejected and msg set: 0 and "" when the fields are absent
- * (an empty body is a valid, empty message). msg gets error_message cut to
- * at most msgcap - 1 bytes (never inside a UTF-8 sequence) and NUL-terminated;
- * control bytes (below 0x20, and 0x7f) come out as '?' so the text prints as
- * one log line.
+ * (an empty body is a valid, empty message). msg gets error_message as one
+ * line of valid UTF-8, safe to log: each control character (C0, DEL, C1)
+ * and each byte that starts no valid UTF-8 sequence becomes '?'; cut after
+ * the last whole character that fits in msgcap - 1 bytes; NUL-terminated.
  *
  * Returns -1 for a malformed body (truncated varint, tag or length; a length
  * past its enclosing message; field number 0; wire type 6 or 7; unbalanced

@@ -172,11 +172,13 @@ static void otlp_endpoint(const char *(*getenv_fn)(const char *), struct rt_conf
 	const char *b = env(getenv_fn, "OTEL_EXPORTER_OTLP_ENDPOINT");
 	size_t n;
 
-	if (t) {
-		copy_str(cfg->otlp_endpoint, sizeof(cfg->otlp_endpoint), t,
-			 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+	if (t && strlen(t) < sizeof(cfg->otlp_endpoint)) {
+		memcpy(cfg->otlp_endpoint, t, strlen(t) + 1);
 		return;
 	}
+	if (t)
+		rt_warn("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is longer than %zu bytes; ignored",
+			sizeof(cfg->otlp_endpoint) - 1);
 	if (!b)
 		b = "http://localhost:4318";
 	n = strlen(b);

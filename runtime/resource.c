@@ -110,7 +110,14 @@ void rt_resource_build(struct rt_resource *res, const char *service_name,
 	memset(res, 0, offsetof(struct rt_resource, arena));
 	res->arena_used = 0;
 
-	/* Detected attributes first; the user's list overrides them. */
+	/* The SDK's own attributes and service.name first, so that no user
+	 * list, however long, can crowd them out of the table; then the
+	 * detected ones; the user's list overrides those (not service.name
+	 * when OTEL_SERVICE_NAME is set, not telemetry.sdk.*). */
+	res_set_cstr(res, "service.name", "");
+	res_set_cstr(res, "telemetry.sdk.name", RT_SDK_NAME);
+	res_set_cstr(res, "telemetry.sdk.language", RT_SDK_LANGUAGE);
+	res_set_cstr(res, "telemetry.sdk.version", RT_SDK_VERSION);
 	if (host && *host)
 		res_set_cstr(res, "host.name", host);
 	res_set_int(res, "process.pid", pid);
@@ -123,7 +130,7 @@ void rt_resource_build(struct rt_resource *res, const char *service_name,
 
 	if (service_name && *service_name) {
 		res_set_cstr(res, "service.name", service_name);
-	} else if (!res_find(res, "service.name")) {
+	} else if (!res_find(res, "service.name")->len) {
 		snprintf(def, sizeof(def), "unknown_service:%s", exe && *exe ? exe : "");
 		res_set_cstr(res, "service.name", def);
 	}

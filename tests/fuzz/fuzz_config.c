@@ -313,8 +313,8 @@ static void check_resource(const char *service_name, const char *attrs, const ch
 		rt_kvlist_parse(attrs, scratch, sizeof(scratch), last_service_name, &listed);
 	if (service_name && *service_name) {
 		want = service_name;
-	} else if (listed.found) {
-		want = listed.val;		/* even "": the list did name it */
+	} else if (listed.found && listed.val[0]) {
+		want = listed.val;		/* an empty one falls back to the default */
 	} else {
 		snprintf(scratch, sizeof(scratch), "unknown_service:%s", exe && *exe ? exe : "");
 		want = scratch;

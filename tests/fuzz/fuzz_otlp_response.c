@@ -9,16 +9,19 @@
  *      of exactly size bytes, so ASan reports any read past the end),
  *      decoded with several message capacities. Checks: the result is 0 or
  *      -1; -1 leaves rejected 0 and an empty message; the message is
- *      NUL-terminated inside its capacity, holds no control byte, and the
- *      bytes after the capacity are untouched; a smaller capacity gives a
- *      prefix of the larger one's message, shorter by at most one cut
- *      UTF-8 character, and the same result and count.
+ *      NUL-terminated inside its capacity, is valid UTF-8 without control
+ *      characters, and the bytes after the capacity are untouched; a
+ *      smaller capacity gives a prefix of the larger one's message, shorter
+ *      by at most one cut UTF-8 character, and the same result and count.
  *
  *   2. As a script for an encoder written here: each byte picks an action
- *      (unknown field of some wire type, rejected_spans, error_message, a
- *      new partial_success), and the encoder emits a well-formed response
+ *      (a field to skip: unknown number, or known number with another wire
+ *      type, or a group; rejected_spans; error_message; a new
+ *      partial_success), and the encoder emits a well-formed response
  *      while tracking what a protobuf parser must make of it (last value
- *      wins). The decoder must accept it and return exactly that.
+ *      wins). The decoder must accept it and return exactly that count, and
+ *      the same text it gives for that message encoded alone (text
+ *      sanitising itself is checked by part 1 and the unit tests).
  */
 // SOURCES: export/otlp_response.c
 #include <stdbool.h>
@@ -39,6 +42,49 @@
 
 /* ---- 1. arbitrary bytes ---------------------------------------------- */
 
+/* s is valid UTF-8 holding no C0, DEL or C1 control character. Written
+ * from the table in RFC 3629 section 4, not from the decoder's code. */
+static bool clean_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k;
+		unsigned char lo = 0x80, hi = 0xbf;	/* range of the 2nd byte */
+
+		if (c >= 0x20 && c < 0x7f) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 2;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 3;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 4;
+		else
+			return false;
+		if (c == 0xc2)
+			lo = 0xa0;			/* U+0080..U+009F: C1 */
+		else if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;			/* surrogates */
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (n - i < k || s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t j = 2; j < k; j++)
+			if (s[i + j] < 0x80 || s[i + j] > 0xbf)
+				return false;
+		i += k;
+	}
+	return true;
+}
+
 /* Decode with capacity cap inside a larger buffer; check the contract. */
 static int decode(const uint8_t *p, size_t n, size_t cap, long long *rej, char *msg)
 {
@@ -56,8 +102,7 @@ static int decode(const uint8_t *p, size_t n, size_t cap, long long *rej, char *
 		size_t len = strnlen(buf, cap);
 
 		CHECK(len < cap);
-		for (size_t i = 0; i < len; i++)
-			CHECK((unsigned char)buf[i] >= 0x20 && buf[i] != 0x7f);
+		CHECK(clean_utf8((const unsigned char *)buf, len));
 		memcpy(msg, buf, len + 1);
 	}
 	if (rc < 0)
@@ -142,59 +187,73 @@ static void put_key(struct enc *e, uint32_t field, uint32_t wire)
 	put_varint(e, (uint64_t)field << 3 | wire);
 }
 
-/* One unknown field (number 3 and up, so it names nothing the decoder
- * knows at either level), of the wire type the script picks. */
-static void put_unknown(struct enc *e, struct src *s, int depth)
+/*
+ * One field the decoder must skip, of the wire type the script picks. At
+ * the top level (top) only 1 as a length is known, inside partial_success
+ * only 1 as a varint and 2 as a length: any other number or wire type,
+ * known numbers included, is fair. Inside a group (depth > 0) nothing is
+ * known, so anything goes there.
+ */
+static void put_skipped(struct enc *e, struct src *s, int depth, bool top)
 {
-	uint32_t field = 3 + next(s) % 200;
+	static const uint32_t wires[] = { 0, 1, 2, 3, 5 };
+	uint32_t field = 1 + next(s) % 200;
+	uint32_t wire = wires[next(s) % 5];
 	uint8_t tmp[32];
 	size_t n;
 
-	switch (next(s) % 5) {
+	if (depth == 0 && (top ? field == 1 && wire == 2
+			       : (field == 1 && wire == 0) || (field == 2 && wire == 2)))
+		field += 2;			/* 3 or 4: unknown at both levels */
+	put_key(e, field, wire);
+	switch (wire) {
 	case 0:
-		put_key(e, field, 0);
 		put_varint(e, next64(s));
 		break;
 	case 1:
-		put_key(e, field, 1);
-		for (int i = 0; i < 8; i++)
+	case 5:
+		n = wire == 1 ? 8 : 4;
+		for (size_t i = 0; i < n; i++)
 			tmp[i] = next(s);
-		put(e, tmp, 8);
+		put(e, tmp, n);
 		break;
 	case 2:
-		put_key(e, field, 5);
-		for (int i = 0; i < 4; i++)
-			tmp[i] = next(s);
-		put(e, tmp, 4);
-		break;
-	case 3:
 		/* Bytes that may well look like fields 1 and 2. */
 		n = next(s) % sizeof(tmp);
 		for (size_t i = 0; i < n; i++)
 			tmp[i] = next(s);
-		put_key(e, field, 2);
 		put_varint(e, n);
 		put(e, tmp, n);
 		break;
 	default:
-		/* A group, possibly nested, holding one more unknown field
-		 * and a field 1 that must be ignored inside it. */
-		put_key(e, field, 3);
+		/* A group, possibly nested, holding what would be both known
+		 * fields anywhere else, then one more field. */
 		put_key(e, 1, 0);
 		put_varint(e, next64(s));
+		put_key(e, 2, 2);
+		put_varint(e, 2);
+		put(e, "zz", 2);
 		if (depth < 4)
-			put_unknown(e, s, depth + 1);
+			put_skipped(e, s, depth + 1, top);
 		put_key(e, field, 4);
 		break;
 	}
 }
 
-/* The text the decoder must produce for an uncut message. */
+/* The text the decoder gives for partial_success { error_message: m }
+ * encoded alone, the simplest way. */
 static void shown(char *out, const uint8_t *m, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		out[i] = m[i] < 0x20 || m[i] == 0x7f ? '?' : (char)m[i];
-	out[n] = '\0';
+	static struct enc e;
+	long long rej;
+
+	e.n = 0;
+	put_key(&e, 1, 2);
+	put_varint(&e, n + 2);			/* n < 128: one-byte length */
+	put_key(&e, 2, 2);
+	put_varint(&e, n);
+	put(&e, m, n);
+	CHECK(decode(e.b, e.n, MSGCAP, &rej, out) == 0 && rej == 0);
 }
 
 static void fuzz_script(const uint8_t *data, size_t size)
@@ -233,7 +292,7 @@ static void fuzz_script(const uint8_t *data, size_t size)
 			shown(want_msg, text, n);
 			pending = true;
 			break;
-		case 7:		/* close this partial_success, a top-level unknown field */
+		case 7:		/* close this partial_success, a top-level skipped field */
 			if (pending || op & 0x80) {
 				put_key(&outer, 1, 2);
 				put_varint(&outer, inner.n);
@@ -241,10 +300,10 @@ static void fuzz_script(const uint8_t *data, size_t size)
 				inner.n = 0;
 				pending = false;
 			}
-			put_unknown(&outer, &s, 0);
+			put_skipped(&outer, &s, 0, true);
 			break;
-		default:	/* an unknown field inside partial_success */
-			put_unknown(&inner, &s, 0);
+		default:	/* a skipped field inside partial_success */
+			put_skipped(&inner, &s, 0, false);
 			pending = true;
 			break;
 		}

@@ -105,17 +105,30 @@ static const struct row rows[] = {
 	{ "garbage after good fields resets the output", B("\x0a\x04\x08\x05\x12\x00\xff"), 0, -1, 0, "" },
 	{ "text, not protobuf", B("{\"partialSuccess\":{}}"), 0, -1, 0, "" },
 
-	/* The message as text: cut, never mid-character, one line. */
+	/* The message as text safe to log: cut, never mid-character; one line
+	 * of valid UTF-8 (RFC 3629), anything else as '?'. */
 	{ "cut to msgcap - 1", B("\x0a\x08\x12\x06" "abcdef"), 4, 0, 0, "abc" },
 	{ "msgcap 1: empty string", B("\x0a\x08\x12\x06" "abcdef"), 1, 0, 0, "" },
 	{ "exact fit", B("\x0a\x05\x12\x03" "abc"), 4, 0, 0, "abc" },
 	{ "cut before a 2-byte character", B("\x0a\x05\x12\x03" "a\xc3\xa9"), 3, 0, 0, "a" },
 	{ "cut before a 4-byte character", B("\x0a\x06\x12\x04\xf0\x9f\x98\x80"), 3, 0, 0, "" },
 	{ "2-byte character fits", B("\x0a\x05\x12\x03" "a\xc3\xa9"), 4, 0, 0, "a\xc3\xa9" },
-	{ "invalid UTF-8 at the cut: cut where the cap says",
-	  B("\x0a\x06\x12\x04" "ab\x80\x80"), 4, 0, 0, "ab\x80" },
+	{ "a '?' for a bad byte is cut like a character",
+	  B("\x0a\x05\x12\x03" "ab\x80"), 3, 0, 0, "ab" },
 	{ "control bytes and NUL become '?'",
 	  B("\x0a\x08\x12\x06" "a\nb\x00" "c\x7f"), 0, 0, 0, "a?b?c?" },
+	{ "C1 control (U+0085) is one '?'; U+00A0 is kept",
+	  B("\x0a\x06\x12\x04\xc2\x85\xc2\xa0"), 0, 0, 0, "?\xc2\xa0" },
+	{ "stray continuation bytes", B("\x0a\x06\x12\x04" "ab\x80\xbf"), 0, 0, 0, "ab??" },
+	{ "overlong '/' (C0 AF)", B("\x0a\x04\x12\x02\xc0\xaf"), 0, 0, 0, "??" },
+	{ "overlong 3-byte (E0 80 AF)", B("\x0a\x05\x12\x03\xe0\x80\xaf"), 0, 0, 0, "???" },
+	{ "surrogate U+D800 (ED A0 80)", B("\x0a\x05\x12\x03\xed\xa0\x80"), 0, 0, 0, "???" },
+	{ "above U+10FFFF (F4 90 80 80)", B("\x0a\x06\x12\x04\xf4\x90\x80\x80"), 0, 0, 0,
+	  "????" },
+	{ "U+10FFFF is kept", B("\x0a\x06\x12\x04\xf4\x8f\xbf\xbf"), 0, 0, 0,
+	  "\xf4\x8f\xbf\xbf" },
+	{ "sequence cut by the end of the field", B("\x0a\x05\x12\x03" "a\xe2\x82"), 0, 0, 0,
+	  "a??" },
 };
 
 /* The body at the very end of a readable page, an unreadable page after. */
