@@ -4,6 +4,7 @@
 #include "curl_dl.h"
 
 #include <dlfcn.h>
+#include <stdint.h>
 
 #include "../runtime/log.h"
 
@@ -17,6 +18,31 @@ static int state;		/* 0 untried, 1 loaded, -1 unavailable */
 		if (!ex_curl.field)					\
 			goto fail;					\
 	} while (0)
+
+/*
+ * OpenSSL registers OPENSSL_cleanup with atexit on its first initialisation.
+ * When that first initialisation is ours, it may run on the exporter thread
+ * while the program is already exiting (a short-lived tool that made one
+ * span): the handler registered mid-exit then runs while OpenSSL is still
+ * being set up on our thread, and the host crashes. Initialising OpenSSL
+ * first with OPENSSL_INIT_NO_ATEXIT (OpenSSL >= 1.1.1) means it registers no
+ * cleanup at all; the process exit reclaims everything anyway. When the
+ * application initialised OpenSSL already, this changes nothing.
+ */
+static void no_openssl_atexit(void)
+{
+	int (*init)(uint64_t, const void *);
+	void *h = dlopen("libcrypto.so.3", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+
+	if (!h)
+		h = dlopen("libcrypto.so.1.1", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+	if (!h)
+		return;
+	*(void **)&init = dlsym(h, "OPENSSL_init_crypto");
+	if (init)
+		init(0x00080000ull /* OPENSSL_INIT_NO_ATEXIT */, NULL);
+	dlclose(h);
+}
 
 bool ex_curl_load(void)
 {
@@ -52,6 +78,7 @@ bool ex_curl_load(void)
 	SYM(url_get, "curl_url_get");
 	SYM(url_cleanup, "curl_url_cleanup");
 	SYM(free, "curl_free");
+	no_openssl_atexit();
 	/* curl_global_init is reference counted and, in libcurl >= 7.84
 	 * built thread-safe (Debian's is), safe against an application
 	 * calling it at the same time. The library is never unloaded and

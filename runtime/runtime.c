@@ -204,6 +204,10 @@ void rt_init(const char *(*getenv_fn)(const char *))
 	rt_prop_extract(&rt_cfg.props, NULL, env_get, &ctx, proc_baggage, sizeof(proc_baggage));
 	if (ctx.valid)
 		rt_ctx_set_process(&ctx);
+	/* Map the pool and queue now (address space only: pages become
+	 * resident as spans use them), so threads racing to make the first
+	 * spans never find the mapping in progress. */
+	rt_queue_init();
 	rt_enabled = !rt_cfg.disabled;
 }
 

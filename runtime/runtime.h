@@ -30,8 +30,8 @@ extern bool rt_enabled;
 
 /*
  * Initialise from rt_cfg (already loaded): the process context from the
- * environment carrier (TRACEPARENT, TRACESTATE, BAGGAGE), id generator
- * generation. Allocates nothing (the span pool is mapped on first use).
+ * environment carrier (TRACEPARENT, TRACESTATE, BAGGAGE), and map the span
+ * pool and the queue (address space only; no malloc).
  */
 void rt_init(const char *(*getenv_fn)(const char *));
 

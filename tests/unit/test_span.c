@@ -329,7 +329,7 @@ Test(span, context_stack_parents_children)
 	rt_span_end(server, 0);
 }
 
-Test(span, queue_full_drops_and_counts)
+Test(queue, full_queue_drops_and_counts)
 {
 	uint64_t before;
 	struct rt_span *sp;
@@ -340,7 +340,8 @@ Test(span, queue_full_drops_and_counts)
 	env_table[1][0] = NULL;
 	rt_config_load(&rt_cfg, table_env);
 	/* Each Criterion test runs in a fresh process: the pool and queue
-	 * are mapped on the first span below, with the size just set. */
+	 * are mapped here, with the size just set. */
+	rt_init(table_env);
 	before = rt_stats.dropped_queue_full;
 	for (int i = 0; i < 10; i++) {
 		sp = rt_span_start("q", RT_KIND_INTERNAL, NULL, 0);
