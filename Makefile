@@ -33,10 +33,13 @@ $(BUILD)/obj/%.o: %.c $(HDRS)
 
 # Only interposed symbols are exported (anonymous version script: a named
 # node would silently stop interposition). No DT_NEEDED on libcurl,
-# libunwind or cJSON: they are dlopen'ed when first needed.
+# libunwind or cJSON: they are dlopen'ed when first needed. The object is
+# loaded into every traced process, so its load cost is kept down: two LOAD
+# segments instead of four (noseparate-code) and no RELRO mprotect; each
+# saved about 1.5% of /bin/true's start-up here (make bench).
 $(LIB): $(LIB_OBJS) $(MAP)
 	$(CC) -shared -o $@ $(LIB_OBJS) -Wl,--version-script=$(MAP) \
-		-Wl,--exclude-libs,ALL -Wl,-z,noseparate-code -Wl,--hash-style=gnu -ldl -lpthread
+		-Wl,--exclude-libs,ALL -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,--hash-style=gnu -ldl -lpthread
 
 $(BUILD)/libcore.a: $(CORE_OBJS)
 	@rm -f $@
