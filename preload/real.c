@@ -21,6 +21,8 @@ void *pl_real_lookup(const char *name, void *self)
 
 void pl_real_init(void)
 {
+	PL_REAL(socket);
+	PL_REAL(socketpair);
 	PL_REAL(connect);
 	PL_REAL(getaddrinfo);
 	PL_REAL(execve);

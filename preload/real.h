@@ -14,6 +14,8 @@
 #include <sys/types.h>
 
 struct pl_real {
+	int (*socket)(int, int, int);
+	int (*socketpair)(int, int, int, int[2]);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 			   struct addrinfo **);
