@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../runtime/config.h"
 #include "../runtime/runtime.h"
+#include "conn.h"
 #include "../runtime/span.h"
 #include "hook.h"
 
@@ -71,6 +73,10 @@ HK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	err = rc < 0 ? errno : saved;
 	if (!(rc < 0 && err == EFAULT))
 		sp = connect_span(fd, addr, len, start);
+	/* A TCP connection under way: watch it for HTTP (net.c, http.c). */
+	if ((rc == 0 || err == EINPROGRESS || err == EINTR) && addr && len >= sizeof(sa_family_t) &&
+	    (sp || (addr->sa_family == AF_UNIX && rt_cfg.http_unix)))
+		hk_conn_attach(fd, HK_ROLE_CLIENT);
 	if (sp) {
 		if (rc < 0 && err != EINPROGRESS && err != EINTR) {
 			rt_span_set_cstr(sp, "error.type", hk_errno_name(err));

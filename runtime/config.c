@@ -291,6 +291,9 @@ static void defaults(struct rt_config *cfg)
 	cfg->otlp_client_key[0] = 0;
 	cfg->otlp_client_certificate[0] = 0;
 	cfg->debug = false;
+	cfg->http_exclude[0] = 0;
+	cfg->http_traceresponse = false;
+	cfg->http_unix = false;
 	memset(&cfg->props, 0, sizeof(cfg->props));
 	cfg->exporters = RT_EXP_OTLP;
 	cfg->props.n = 2;
@@ -370,6 +373,11 @@ void rt_config_load(struct rt_config *cfg, const char *(*getenv_fn)(const char *
 	if ((v = env(getenv_fn, "OTELPRELOAD_FILE")))
 		copy_str(cfg->file_path, sizeof(cfg->file_path), v, "OTELPRELOAD_FILE");
 	get_u32(getenv_fn, "OTELPRELOAD_EXIT_TIMEOUT_MS", &cfg->exit_timeout_ms, 0);
+	if ((v = env(getenv_fn, "OTELPRELOAD_HTTP_EXCLUDE_PATHS")))
+		copy_str(cfg->http_exclude, sizeof(cfg->http_exclude), v,
+			 "OTELPRELOAD_HTTP_EXCLUDE_PATHS");
+	cfg->http_traceresponse = rt_config_bool(env(getenv_fn, "OTELPRELOAD_HTTP_TRACERESPONSE"));
+	cfg->http_unix = rt_config_bool(env(getenv_fn, "OTELPRELOAD_HTTP_UNIX"));
 	if (cfg->exit_timeout_ms > 60000) {
 		rt_warn("OTELPRELOAD_EXIT_TIMEOUT_MS capped at 60000");
 		cfg->exit_timeout_ms = 60000;

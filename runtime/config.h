@@ -69,6 +69,9 @@ struct rt_config {
 	uint32_t zipkin_timeout_ms;		/* OTEL_EXPORTER_ZIPKIN_TIMEOUT */
 
 	char file_path[RT_CFG_STR];		/* OTELPRELOAD_FILE */
+	char http_exclude[RT_CFG_STR];		/* OTELPRELOAD_HTTP_EXCLUDE_PATHS: "/a,/b" */
+	bool http_traceresponse;		/* OTELPRELOAD_HTTP_TRACERESPONSE=true */
+	bool http_unix;				/* OTELPRELOAD_HTTP_UNIX=true: AF_UNIX too */
 	uint32_t exit_timeout_ms;		/* OTELPRELOAD_EXIT_TIMEOUT_MS */
 	bool debug;				/* OTELPRELOAD_DEBUG=true */
 };

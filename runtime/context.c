@@ -110,6 +110,17 @@ void rt_ctx_process(struct rt_ctx *out)
 	*out = proc;
 }
 
+void rt_ctx_set_serving(const struct rt_ctx *ctx, const uint32_t *alive, uint32_t alive_val)
+{
+	struct rt_thread *t = rt_thread_self();
+
+	if (!t)
+		return;
+	t->serving = *ctx;
+	t->serving_val = alive_val;
+	t->serving_alive = alive;
+}
+
 void rt_ctx_current(struct rt_ctx *out)
 {
 	struct rt_thread *t = self;
@@ -118,6 +129,14 @@ void rt_ctx_current(struct rt_ctx *out)
 		*out = t->stack[t->depth - 1];
 		return;
 	}
+	/* Acquire: pairs with the owner's release when the request ends. */
+	if (t && t->serving_alive &&
+	    __atomic_load_n(t->serving_alive, __ATOMIC_ACQUIRE) == t->serving_val) {
+		*out = t->serving;
+		return;
+	}
+	if (t)
+		t->serving_alive = NULL;
 	rt_ctx_process(out);
 }
 

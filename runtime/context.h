@@ -27,8 +27,19 @@ bool rt_ctx_push(const struct rt_ctx *ctx);
 bool rt_ctx_pop(const uint8_t span_id[8]);
 
 /*
- * The parent for a new span on this thread: the top of the stack, else
- * the process context. out->valid is true when there is a parent span;
+ * The thread's "serving" slot: the request this thread is serving (a
+ * server span), valid while *alive == alive_val. The owner of *alive (the
+ * connection) changes it when the request is done, from whatever thread,
+ * which invalidates the slot without touching this thread's state; *alive
+ * must stay mapped for the life of the process (it lives in a pool that is
+ * never unmapped). A new request read on the thread replaces the slot: on
+ * an event loop the request read most recently is the current one.
+ */
+void rt_ctx_set_serving(const struct rt_ctx *ctx, const uint32_t *alive, uint32_t alive_val);
+
+/*
+ * The parent for a new span on this thread: the top of the stack, else the
+ * serving slot when still valid, else the process context. out->valid is true when there is a parent span;
  * when it is false, out->trace_id still holds the process trace id (all
  * zero only before the process trace exists) and out->flags its flags.
  */

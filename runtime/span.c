@@ -386,6 +386,11 @@ void rt_span_end(struct rt_span *sp, uint64_t end_ns)
 	RT_STAT_ADD(spans_ended, 1);
 }
 
+void rt_span_discard(struct rt_span *sp)
+{
+	rt_pool_put(sp);
+}
+
 const struct rt_attr *rt_span_attr(const struct rt_span *sp, const char *key)
 {
 	if (!sp)

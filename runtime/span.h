@@ -166,6 +166,10 @@ int rt_span_add_link(struct rt_span *sp, const struct rt_ctx *ctx);
  * end_ns 0 means now. The caller must not touch sp afterwards. */
 void rt_span_end(struct rt_span *sp, uint64_t end_ns);
 
+/* Drop a span: it is released, never exported (a head that turned out not
+ * to be HTTP). The caller must not touch sp afterwards. */
+void rt_span_discard(struct rt_span *sp);
+
 /* Find a span attribute by key (owner SPAN); NULL when absent. For tests
  * and encoders. */
 const struct rt_attr *rt_span_attr(const struct rt_span *sp, const char *key);

@@ -13,6 +13,9 @@ struct rt_thread {
 	uint32_t rng_gen;		/* fork generation the seed belongs to */
 	uint32_t depth;			/* used entries of stack[] */
 	struct rt_ctx stack[RT_CTX_DEPTH];
+	struct rt_ctx serving;		/* see rt_ctx_set_serving() */
+	const uint32_t *serving_alive;	/* NULL: no serving slot */
+	uint32_t serving_val;
 };
 
 /* The calling thread's state, mapped on first use (no malloc). NULL when

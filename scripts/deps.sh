@@ -3,7 +3,12 @@
 # build, test and run its demo. Uses sudo when not root.
 set -euo pipefail
 PKGS=(build-essential pkg-config libcriterion-dev libcurl4-openssl-dev libcjson-dev libcjson1
-      zlib1g-dev protobuf-compiler python3 curl wget iproute2 procps file binutils)
+      zlib1g-dev protobuf-compiler python3 curl wget iproute2 procps file binutils
+      nginx-light wrk valgrind)
+# The interop tests and the HTTP bench run node (tests/interop); a node that
+# is already on PATH (e.g. a newer one from elsewhere) is used as it is.
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,0 +1,125 @@
+/*
+ * conn.h - per-fd state for the sockets the library watches, and the table
+ * that finds it in one load.
+ *
+ * DESIGN: hk_fdtab is an array of pointers indexed by fd, mapped on the
+ * first watched socket (address space only; pages become resident as fds
+ * are used). An fd the library does not watch costs one load and one
+ * branch: the table pointer is NULL, or the entry is NULL. Connection
+ * records come from a pool that is mapped once and never unmapped, so a
+ * stale pointer (a record freed by close on another thread) still points
+ * at mapped memory; each record carries a generation that changes on reuse.
+ *
+ * THREADS: the table is read without locks (acquire loads; entries are
+ * published with release stores). A record's mutable parts are protected by
+ * its lock, a try-lock with a bounded spin: a thread that cannot get it
+ * (another thread, or a signal handler that interrupted the holder) gives
+ * up and marks the connection ignored, so no hook ever blocks on it. The
+ * lock is never held across a system call.
+ */
+#ifndef HK_CONN_H
+#define HK_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../runtime/span.h"
+#include "http_parse.h"
+
+#define HK_PIPELINE_MAX 16		/* requests in flight on one connection */
+#define HK_INJECT_MAX 8			/* pending header insertions in one direction */
+#define HK_INJECT_TEXT_MAX 3072		/* bytes of header lines one insertion adds */
+
+enum hk_role {
+	HK_ROLE_CLIENT = 1,		/* we connected: we write requests */
+	HK_ROLE_SERVER,			/* we accepted: we read requests */
+};
+
+/* A request in flight: its span and what the response parser must know. */
+struct hk_req {
+	struct rt_span *sp;		/* NULL: not traced (excluded, no span) */
+	bool head;			/* method HEAD: bodiless response */
+	bool connect;			/* method CONNECT */
+	uint64_t start_ns;		/* server: first byte of the request read */
+	uint32_t seq;			/* bumped when the request ends; a thread's
+					 * serving slot points here. Kept across the
+					 * record's reuse. */
+};
+
+/* A header insertion due in the outgoing byte stream. */
+struct hk_inject {
+	uint32_t off;			/* app bytes before it, from the next write's start */
+	struct rt_span *sp;		/* whose context it carries */
+	bool traceresponse;		/* a traceresponse line (server) */
+};
+
+struct hk_conn {
+	uint32_t gen;			/* bumped on every reuse of the record */
+	uint32_t lock;			/* 0 free, 1 held */
+	uint8_t role;			/* enum hk_role */
+	bool ignored;			/* not HTTP, or given up: pass through */
+	int fd;
+
+	struct sockaddr_storage peer;	/* fetched lazily (peer_ok) */
+	struct sockaddr_storage local;
+	bool peer_ok;
+
+	/* Outgoing direction: requests (client) or responses (server). */
+	struct hk_http out;
+	uint32_t ahead;			/* bytes parsed but not yet sent */
+	uint8_t ninject;
+	struct hk_inject inject[HK_INJECT_MAX];
+	uint16_t owed_len;		/* a header insertion partly sent: its text, */
+	uint16_t owed_done;		/* and how much of it is out */
+	char owed[HK_INJECT_TEXT_MAX];
+	struct rt_span *writing;	/* client: request head being written */
+
+	/* Incoming direction: responses (client) or requests (server). */
+	struct hk_http in;
+	uint64_t in_start_ns;		/* server: first byte of the head */
+
+	/* Requests in flight, oldest first. */
+	uint8_t qhead;
+	uint8_t qlen;
+	struct hk_req q[HK_PIPELINE_MAX];
+
+	uint32_t pool_next;		/* free list link (1-based index) */
+};
+
+extern struct hk_conn **hk_fdtab;
+extern uint32_t hk_fdtab_size;
+
+/* The record watching fd, or NULL. Hot path: one load and one branch when
+ * nothing is watched. */
+static inline struct hk_conn *hk_conn_of(int fd)
+{
+	struct hk_conn **t = __atomic_load_n(&hk_fdtab, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(!t, 1) || (unsigned)fd >= hk_fdtab_size)
+		return NULL;
+	return __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
+}
+
+/* Start watching fd (a TCP socket just connected or accepted) in role.
+ * Replaces a record left on that fd. Returns the record, or NULL when the
+ * table or the pool could not be had (the fd is then not watched). */
+struct hk_conn *hk_conn_attach(int fd, enum hk_role role);
+
+/* Stop watching fd: open spans end (with error_type when not NULL, e.g.
+ * the connection closed before a response), the record is freed. Safe on
+ * an unwatched fd. */
+void hk_conn_detach(int fd, const char *error_type);
+
+/* Detach every fd in [lo, hi] (close_range, closefrom). */
+void hk_conn_detach_range(unsigned lo, unsigned hi);
+
+/* Try-lock with a bounded spin; false when not acquired (the caller then
+ * marks the connection ignored or passes through). */
+bool hk_conn_lock(struct hk_conn *c);
+void hk_conn_unlock(struct hk_conn *c);
+
+/* Fill c->peer and c->local (getpeername/getsockname) once. */
+void hk_conn_addrs(struct hk_conn *c);
+
+#endif
