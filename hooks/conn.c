@@ -217,6 +217,27 @@ void hk_conn_detach(int fd, const char *error_type)
 	conn_free(c);
 }
 
+void hk_conn_retire(int fd, struct hk_conn *c)
+{
+	struct hk_conn *expect = c;
+	bool idle;
+
+	if (!hk_conn_lock(c))
+		return;
+	idle = c->ignored && !c->owed_len && !c->ninject && !c->qlen && !c->writing;
+	hk_conn_unlock(c);
+	if (!idle || (unsigned)fd >= hk_fdtab_size)
+		return;
+	if (!__atomic_compare_exchange_n(&hk_fdtab[fd], &expect, NULL, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;			/* already gone (closed by another thread) */
+	if (!hk_conn_lock(c))
+		return;			/* in use: leak it rather than free it */
+	hk_http_close(c, NULL);
+	hk_conn_unlock(c);
+	conn_free(c);
+}
+
 void hk_conn_detach_range(unsigned lo, unsigned hi)
 {
 	struct hk_conn **t = __atomic_load_n(&hk_fdtab, __ATOMIC_ACQUIRE);

@@ -111,6 +111,11 @@ struct hk_conn *hk_conn_attach(int fd, enum hk_role role);
  * an unwatched fd. */
 void hk_conn_detach(int fd, const char *error_type);
 
+/* If c (found on fd) is ignored and owes nothing (no header text partly
+ * sent, no insertion due, no span open), stop watching fd, so that its
+ * later calls cost one load and one branch again. */
+void hk_conn_retire(int fd, struct hk_conn *c);
+
 /* Detach every fd in [lo, hi] (close_range, closefrom). */
 void hk_conn_detach_range(unsigned lo, unsigned hi);
 

@@ -61,7 +61,7 @@ static const uint8_t cls[256] = {
 
 static inline uint8_t lower(uint8_t c)
 {
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
+	return (uint8_t)(c | ((unsigned int)(c - 'A') < 26u) << 5);
 }
 
 static inline bool is_ws(uint8_t c)
@@ -131,34 +131,43 @@ enum {
 	H_UPGRADE,
 };
 
+/* Names of interest, grouped by length for lookup(). */
 static const struct {
 	const char *name;
 	uint8_t len;
 	uint8_t id;
 } names[] = {
-	{ "host", 4, H_HOST },
-	{ "user-agent", 10, H_UA },
-	{ "traceparent", 11, H_TP },
-	{ "tracestate", 10, H_TS },
-	{ "baggage", 7, H_BAGGAGE },
 	{ "b3", 2, H_B3 },
-	{ "x-b3-traceid", 12, H_XB3_TRACEID },
-	{ "x-b3-spanid", 11, H_XB3_SPANID },
-	{ "x-b3-sampled", 12, H_XB3_SAMPLED },
+	{ "host", 4, H_HOST },
+	{ "baggage", 7, H_BAGGAGE },
+	{ "upgrade", 7, H_UPGRADE },
+	{ "user-agent", 10, H_UA },
+	{ "tracestate", 10, H_TS },
 	{ "x-b3-flags", 10, H_XB3_FLAGS },
+	{ "connection", 10, H_CONN },
+	{ "traceparent", 11, H_TP },
+	{ "x-b3-spanid", 11, H_XB3_SPANID },
+	{ "x-b3-traceid", 12, H_XB3_TRACEID },
+	{ "x-b3-sampled", 12, H_XB3_SAMPLED },
 	{ "content-length", 14, H_CL },
 	{ "transfer-encoding", 17, H_TE },
-	{ "connection", 10, H_CONN },
-	{ "upgrade", 7, H_UPGRADE },
 };
+#define NAMES_N (sizeof(names) / sizeof(names[0]))
 
 /* The header id of the lowercase name s[0..n), or H_NONE. Can't fail. */
 static uint8_t lookup(const char *s, size_t n)
 {
+	/* first index in names[] of each length (0..17), NAMES_N: none */
+	static const uint8_t first[18] = {
+		NAMES_N, NAMES_N, 0, NAMES_N, 1, NAMES_N, NAMES_N, 2, NAMES_N, NAMES_N,
+		4, 8, 10, NAMES_N, 12, NAMES_N, NAMES_N, 13,
+	};
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].len == n && !memcmp(names[i].name, s, n))
+	if (n >= sizeof(first))
+		return H_NONE;
+	for (i = first[n]; i < NAMES_N && names[i].len == n; i++)
+		if (names[i].name[0] == s[0] && !memcmp(names[i].name, s, n))
 			return names[i].id;
 	return H_NONE;
 }
@@ -636,14 +645,81 @@ static inline size_t line_room(const struct hk_http *p, size_t i, size_t len)
 	return len - i < room ? len - i : room;
 }
 
+/*
+ * d[0..n) = the tchars s[0..n) with bit 5 set: lower case for letters,
+ * unchanged for digits and most symbols; '^' and '_' become '~' and DEL,
+ * which no name in names[] contains, so lookup() stays exact.
+ */
+static inline void name_copy(char *d, const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&x, s + i, 8);
+		x |= 0x2020202020202020ull;
+		memcpy(d + i, &x, 8);
+	}
+	for (; i < n; i++)
+		d[i] = (char)(s[i] | 0x20);
+}
+
 /* How many bytes from s[0..n) are in class mask. */
 static inline size_t span(const uint8_t *s, size_t n, uint8_t mask)
 {
 	size_t j = 0;
 
+	while (n - j >= 4) {
+		if (!(cls[s[j]] & mask))
+			return j;
+		if (!(cls[s[j + 1]] & mask))
+			return j + 1;
+		if (!(cls[s[j + 2]] & mask))
+			return j + 2;
+		if (!(cls[s[j + 3]] & mask))
+			return j + 3;
+		j += 4;
+	}
 	while (j < n && (cls[s[j]] & mask))
 		j++;
 	return j;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Non-zero when some byte of x is below v (v <= 128): the classic
+ * "hasless" word trick, exact as a yes/no answer. */
+static inline uint64_t has_less(uint64_t x, uint8_t v)
+{
+	return (x - ONES * v) & ~x & HIGHS;
+}
+
+/*
+ * span() for the long runs: request-targets (mask C_V, lo 0x21) and
+ * values, reason phrases, chunk extensions (mask C_V | C_W, lo 0x20).
+ * Whole 8-byte words with no byte below lo and no DEL are in the class
+ * and skipped at once; a word with such a byte (the end of the run, or an
+ * HTAB) is classified byte by byte. Reads only s[0..n).
+ */
+static inline size_t span_long(const uint8_t *s, size_t n, uint8_t mask, uint8_t lo)
+{
+	size_t j = 0, end;
+	uint64_t x;
+
+	for (;;) {
+		while (n - j >= 8) {
+			memcpy(&x, s + j, 8);
+			if (has_less(x, lo) | has_less(x ^ (ONES * 0x7f), 1))
+				break;
+			j += 8;
+		}
+		end = n - j >= 8 ? j + 8 : n;
+		while (j < end && (cls[s[j]] & mask))
+			j++;
+		if (j < end || j == n)
+			return j;
+	}
 }
 
 size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_http_event *ev)
@@ -717,7 +793,7 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 			p->state = S_TARGET;
 			__attribute__((fallthrough));
 		case S_TARGET:
-			j = span(buf + i, line_room(p, i, len), C_V);
+			j = span_long(buf + i, line_room(p, i, len), C_V, 0x21);
 			k = sizeof(p->target.s) - 1 - p->target.len;
 			if (k > j)
 				k = j;
@@ -737,11 +813,18 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 			i++;
 			break;
 		case S_VERSION:
-			if (c != (uint8_t)"HTTP/1."[p->substate] || !LINE_OK(p))
-				goto not_http;
-			if (++p->substate == 7)
-				p->state = S_VMINOR;
-			i++;
+			for (;;) {
+				if (c != (uint8_t)"HTTP/1."[p->substate] || !LINE_OK(p))
+					goto not_http;
+				i++;
+				if (++p->substate == 7) {
+					p->state = S_VMINOR;
+					break;
+				}
+				if (i == len)
+					return i;
+				c = buf[i];
+			}
 			break;
 		case S_VMINOR:
 			if (c < '0' || c > '9' || !LINE_OK(p))
@@ -751,20 +834,22 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 			i++;
 			break;
 		case S_SL_END:
+start_line_end:
 			if (c == '\r') {
 				p->state = S_SL_LF;
-				i++;
-				break;
+				if (++i == len)
+					return i;
+				c = buf[i];
 			}
-			if (c != '\n')
-				goto not_http;
 			__attribute__((fallthrough));
 		case S_SL_LF:
 			if (c != '\n')
 				goto not_http;
 			p->state = S_HDR;
-			i++;
-			break;
+			if (++i == len)
+				return i;
+			c = buf[i];
+			goto hdr;
 		case S_RSP:
 			if (c != ' ' || !LINE_OK(p))
 				goto not_http;
@@ -773,12 +858,19 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 			i++;
 			break;
 		case S_STATUS:
-			if (c < '0' || c > '9' || (!p->substate && c == '0') || !LINE_OK(p))
-				goto not_http;
-			p->status = (uint16_t)(p->status * 10 + (c - '0'));
-			if (++p->substate == 3)
-				p->state = S_RSP2;
-			i++;
+			for (;;) {
+				if (c < '0' || c > '9' || (!p->substate && c == '0') || !LINE_OK(p))
+					goto not_http;
+				p->status = (uint16_t)(p->status * 10 + (c - '0'));
+				i++;
+				if (++p->substate == 3) {
+					p->state = S_RSP2;
+					break;
+				}
+				if (i == len)
+					return i;
+				c = buf[i];
+			}
 			break;
 		case S_RSP2:
 			if (c == ' ') {
@@ -788,25 +880,20 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 				i++;
 				break;
 			}
-			if (c != '\r' && c != '\n')
-				goto not_http;
-			__attribute__((fallthrough));	/* CR or LF right after the code */
+			if (c == '\r' || c == '\n')
+				goto start_line_end;
+			goto not_http;
 		case S_REASON:
-			i += j = span(buf + i, line_room(p, i, len), C_V | C_W);
+			i += j = span_long(buf + i, line_room(p, i, len), C_V | C_W, 0x20);
 			p->line_len += (uint32_t)j;
 			if (i == len)
 				break;
-			if (buf[i] == '\r') {
-				p->state = S_SL_LF;
-				i++;
-			} else if (buf[i] == '\n') {
-				p->state = S_HDR;
-				i++;
-			} else {
-				goto not_http;
-			}
-			break;
+			c = buf[i];
+			if (c == '\r' || c == '\n')
+				goto start_line_end;
+			goto not_http;
 		case S_HDR:
+hdr:
 			if (c == '\r' || c == '\n') {
 				if (p->flags & F_TRAILER) {
 					if (c == '\n')
@@ -827,21 +914,25 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 			p->state = S_NAME;
 			__attribute__((fallthrough));
 		case S_NAME:
-			while (cls[c] & C_T) {
-				if (!LINE_OK(p))
-					goto not_http;
-				if (p->name_len < sizeof(p->name_buf))
-					p->name_buf[p->name_len++] = (char)lower(c);
-				if (++i == len)
-					return i;
-				c = buf[i];
-			}
+			j = span(buf + i, line_room(p, i, len), C_T);
+			k = sizeof(p->name_buf) - p->name_len;
+			if (k > j)
+				k = j;
+			name_copy(p->name_buf + p->name_len, buf + i, k);
+			p->name_len = (uint8_t)(p->name_len + k);
+			p->line_len += (uint32_t)j;
+			i += j;
+			if (i == len)
+				break;
+			c = buf[i];
 			if (c != ':' || !LINE_OK(p))
-				goto not_http;
+				goto not_http;	/* also a tchar past the line limit */
 			name_done(p);
 			p->state = S_OWS;
-			i++;
-			break;
+			if (++i == len)
+				return i;
+			c = buf[i];
+			__attribute__((fallthrough));
 		case S_OWS:
 			while (is_ws(c)) {
 				if (!LINE_OK(p))
@@ -850,26 +941,18 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 					return i;
 				c = buf[i];
 			}
-			if (c == '\r') {
-				p->state = S_VALUE_LF;
-				i++;
-				break;
-			}
-			if (c == '\n') {
-				if (!field_end(p))
-					goto not_http;
-				i++;
-				break;
-			}
+			if (c == '\r' || c == '\n')
+				goto value_end;
 			if (!(cls[c] & C_V))
 				goto not_http;
 			value_start(p);
 			p->state = S_VALUE;
 			__attribute__((fallthrough));
 		case S_VALUE:
-			j = span(buf + i, line_room(p, i, len), C_V | C_W);
+			j = span_long(buf + i, line_room(p, i, len), C_V | C_W, 0x20);
 			k = value_bytes(p, buf + i, j);
 			if (k < j) {
+				p->line_len += (uint32_t)k;
 				i += k;
 				goto not_http;
 			}
@@ -878,17 +961,21 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 			if (i == len)
 				break;
 			c = buf[i];
+value_end:
 			if (c == '\r') {
 				p->state = S_VALUE_LF;
-				i++;
-				break;
+				if (++i == len)
+					return i;
+				c = buf[i];
 			}
 			__attribute__((fallthrough));	/* LF, a CTL, or a byte past the line limit */
 		case S_VALUE_LF:
 			if (c != '\n' || !field_end(p))
 				goto not_http;
-			i++;
-			break;
+			if (++i == len)
+				return i;
+			c = buf[i];
+			goto hdr;
 		case S_BLANK:
 			if (c == '\r') {
 				p->state = S_BLANK_LF;
@@ -942,7 +1029,7 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 				goto not_http;
 			goto chunk_line_done;
 		case S_CHUNK_EXT:
-			i += j = span(buf + i, line_room(p, i, len), C_V | C_W);
+			i += j = span_long(buf + i, line_room(p, i, len), C_V | C_W, 0x20);
 			p->line_len += (uint32_t)j;
 			if (i == len)
 				break;

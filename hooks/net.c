@@ -66,82 +66,170 @@ static ssize_t out(struct hk_conn *c, const struct hk_out_call *k)
 	ssize_t r;
 	int err;
 
-	if ((__atomic_load_n(&c->ignored, __ATOMIC_RELAXED) && !c->owed_len && !c->ninject) ||
-	    !hk_enter(PL_FAM_NET))
+	if (!hk_enter(PL_FAM_NET))
 		return hk_out_orig(k);
+	if (__atomic_load_n(&c->ignored, __ATOMIC_RELAXED) && !c->owed_len && !c->ninject) {
+		hk_conn_retire(k->fd, c);
+		hk_leave(PL_FAM_NET);
+		return hk_out_orig(k);
+	}
 	r = hk_http_write(c, gen, k);
 	err = errno;
+	if (__atomic_load_n(&c->ignored, __ATOMIC_RELAXED))
+		hk_conn_retire(k->fd, c);
 	hk_leave(PL_FAM_NET);
 	errno = err;
 	return r;
 }
 
-HK_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+/*
+ * Each hook below is the fast path only: the fd is not watched, so the
+ * real call, as a tail call. Everything else lives in a SLOW function, so
+ * the fast path sets up no stack frame (make bench counts its
+ * instructions).
+ */
+#define SLOW __attribute__((noinline, cold))
+
+/* The fast path: not watched and the real symbol known: a tail call. */
+#define FAST(fn, ...)								\
+	do {									\
+		ssize_t (*real_)() = (void *)__atomic_load_n(&pl_real.fn, __ATOMIC_RELAXED); \
+		if (__builtin_expect(!hk_conn_of(fd) && real_ != NULL, 1))	\
+			return pl_real.fn(__VA_ARGS__);				\
+	} while (0)
+
+static SLOW ssize_t write_slow(struct hk_conn *c, int fd, const void *buf, size_t n)
 {
-	struct hk_conn *c = hk_conn_of(fd);
 	struct iovec v = { (void *)buf, n };
 
-	if (__builtin_expect(!c, 1))
-		return PL_REAL(write)(fd, buf, n);
 	return out(c, &(struct hk_out_call){ .how = HK_WRITE, .fd = fd, .iov = &v, .iovcnt = 1 });
 }
 
-HK_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+static SLOW ssize_t write_any(int fd, const void *buf, size_t n)
 {
 	struct hk_conn *c = hk_conn_of(fd);
 
-	if (__builtin_expect(!c, 1) || iovcnt < 0 || iovcnt > IOV_MAX)
+	if (!c)
+		return PL_REAL(write)(fd, buf, n);
+	return write_slow(c, fd, buf, n);
+}
+
+HK_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	FAST(write, fd, buf, n);
+	return write_any(fd, buf, n);
+}
+
+static SLOW ssize_t writev_slow(struct hk_conn *c, int fd, const struct iovec *iov, int iovcnt)
+{
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return PL_REAL(writev)(fd, iov, iovcnt);
 	return out(c, &(struct hk_out_call){ .how = HK_WRITEV, .fd = fd, .iov = iov,
 					      .iovcnt = iovcnt });
 }
 
-HK_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+static SLOW ssize_t writev_any(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct hk_conn *c = hk_conn_of(fd);
+
+	if (!c)
+		return PL_REAL(writev)(fd, iov, iovcnt);
+	return writev_slow(c, fd, iov, iovcnt);
+}
+
+HK_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	FAST(writev, fd, iov, iovcnt);
+	return writev_any(fd, iov, iovcnt);
+}
+
+static SLOW ssize_t send_slow(struct hk_conn *c, int fd, const void *buf, size_t n, int flags)
+{
 	struct iovec v = { (void *)buf, n };
 
-	if (__builtin_expect(!c, 1))
-		return PL_REAL(send)(fd, buf, n, flags);
 	return out(c, &(struct hk_out_call){ .how = HK_SEND, .fd = fd, .iov = &v, .iovcnt = 1,
 					      .is_send = true, .flags = flags });
 }
 
-HK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
-			 socklen_t tolen)
+static SLOW ssize_t send_any(int fd, const void *buf, size_t n, int flags)
 {
 	struct hk_conn *c = hk_conn_of(fd);
+
+	if (!c)
+		return PL_REAL(send)(fd, buf, n, flags);
+	return send_slow(c, fd, buf, n, flags);
+}
+
+HK_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	FAST(send, fd, buf, n, flags);
+	return send_any(fd, buf, n, flags);
+}
+
+static SLOW ssize_t sendto_slow(struct hk_conn *c, int fd, const void *buf, size_t n, int flags,
+				const struct sockaddr *to, socklen_t tolen)
+{
 	struct iovec v = { (void *)buf, n };
 
-	if (__builtin_expect(!c, 1))
-		return PL_REAL(sendto)(fd, buf, n, flags, to, tolen);
 	return out(c, &(struct hk_out_call){ .how = HK_SENDTO, .fd = fd, .iov = &v, .iovcnt = 1,
 					      .is_send = true, .flags = flags, .to = to,
 					      .tolen = tolen });
 }
 
-HK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+static SLOW ssize_t sendto_any(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+			 socklen_t tolen)
 {
 	struct hk_conn *c = hk_conn_of(fd);
 
-	if (__builtin_expect(!c, 1) || !msg || msg->msg_iovlen > IOV_MAX)
+	if (!c)
+		return PL_REAL(sendto)(fd, buf, n, flags, to, tolen);
+	return sendto_slow(c, fd, buf, n, flags, to, tolen);
+}
+
+HK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+			 socklen_t tolen)
+{
+	FAST(sendto, fd, buf, n, flags, to, tolen);
+	return sendto_any(fd, buf, n, flags, to, tolen);
+}
+
+static SLOW ssize_t sendmsg_slow(struct hk_conn *c, int fd, const struct msghdr *msg, int flags)
+{
+	if (!msg || msg->msg_iovlen > IOV_MAX)
 		return PL_REAL(sendmsg)(fd, msg, flags);
 	return out(c, &(struct hk_out_call){ .how = HK_SENDMSG, .fd = fd, .iov = msg->msg_iov,
 					      .iovcnt = (int)msg->msg_iovlen, .is_send = true,
 					      .flags = flags, .msg = msg });
 }
 
+static SLOW ssize_t sendmsg_any(int fd, const struct msghdr *msg, int flags)
+{
+	struct hk_conn *c = hk_conn_of(fd);
+
+	if (!c)
+		return PL_REAL(sendmsg)(fd, msg, flags);
+	return sendmsg_slow(c, fd, msg, flags);
+}
+
+HK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	FAST(sendmsg, fd, msg, flags);
+	return sendmsg_any(fd, msg, flags);
+}
+
 /* ------------------------------------------------------------------ */
 /* Reads: the real call first, then the bytes it returned are parsed. */
 
-static ssize_t in(struct hk_conn *c, uint32_t gen, const struct iovec *iov, int iovcnt,
+static ssize_t in(struct hk_conn *c, int fd, uint32_t gen, const struct iovec *iov, int iovcnt,
 		  ssize_t r, int flags)
 {
 	int err = errno;
 
-	if (!(flags & MSG_PEEK) && !__atomic_load_n(&c->ignored, __ATOMIC_RELAXED) &&
-	    hk_enter(PL_FAM_NET)) {
-		hk_http_read(c, gen, iov, iovcnt, r, err);
+	if (!(flags & MSG_PEEK) && hk_enter(PL_FAM_NET)) {
+		if (!__atomic_load_n(&c->ignored, __ATOMIC_RELAXED))
+			hk_http_read(c, gen, iov, iovcnt, r, err);
+		if (__atomic_load_n(&c->ignored, __ATOMIC_RELAXED))
+			hk_conn_retire(fd, c);
 		hk_leave(PL_FAM_NET);
 	}
 	errno = err;
@@ -150,99 +238,192 @@ static ssize_t in(struct hk_conn *c, uint32_t gen, const struct iovec *iov, int 
 
 #define GEN(c) __atomic_load_n(&(c)->gen, __ATOMIC_RELAXED)
 
-HK_EXPORT ssize_t read(int fd, void *buf, size_t n)
+static SLOW ssize_t read_slow(struct hk_conn *c, int fd, void *buf, size_t n)
+{
+	uint32_t gen = GEN(c);
+	ssize_t r = PL_REAL(read)(fd, buf, n);
+
+	return in(c, fd, gen, &(struct iovec){ buf, n }, 1, r, 0);
+}
+
+static SLOW ssize_t read_any(int fd, void *buf, size_t n)
 {
 	struct hk_conn *c = hk_conn_of(fd);
-	uint32_t gen;
 
-	if (__builtin_expect(!c, 1))
+	if (!c)
 		return PL_REAL(read)(fd, buf, n);
-	gen = GEN(c);
-	return in(c, gen, &(struct iovec){ buf, n }, 1, PL_REAL(read)(fd, buf, n), 0);
+	return read_slow(c, fd, buf, n);
+}
+
+HK_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	FAST(read, fd, buf, n);
+	return read_any(fd, buf, n);
+}
+
+static SLOW ssize_t __read_chk_slow(struct hk_conn *c, int fd, void *buf, size_t n, size_t buflen)
+{
+	uint32_t gen = GEN(c);
+	ssize_t r = PL_REAL(__read_chk)(fd, buf, n, buflen);
+
+	return in(c, fd, gen, &(struct iovec){ buf, n }, 1, r, 0);
+}
+
+static SLOW ssize_t __read_chk_any(int fd, void *buf, size_t n, size_t buflen)
+{
+	struct hk_conn *c = hk_conn_of(fd);
+
+	if (!c)
+		return PL_REAL(__read_chk)(fd, buf, n, buflen);
+	return __read_chk_slow(c, fd, buf, n, buflen);
 }
 
 HK_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
-	struct hk_conn *c = hk_conn_of(fd);
-	uint32_t gen;
+	FAST(__read_chk, fd, buf, n, buflen);
+	return __read_chk_any(fd, buf, n, buflen);
+}
 
-	if (__builtin_expect(!c, 1))
-		return PL_REAL(__read_chk)(fd, buf, n, buflen);
-	gen = GEN(c);
-	return in(c, gen, &(struct iovec){ buf, n }, 1, PL_REAL(__read_chk)(fd, buf, n, buflen), 0);
+static SLOW ssize_t readv_slow(struct hk_conn *c, int fd, const struct iovec *iov, int iovcnt)
+{
+	uint32_t gen = GEN(c);
+	ssize_t r = PL_REAL(readv)(fd, iov, iovcnt);
+
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return r;
+	return in(c, fd, gen, iov, iovcnt, r, 0);
+}
+
+static SLOW ssize_t readv_any(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct hk_conn *c = hk_conn_of(fd);
+
+	if (!c)
+		return PL_REAL(readv)(fd, iov, iovcnt);
+	return readv_slow(c, fd, iov, iovcnt);
 }
 
 HK_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
-	struct hk_conn *c = hk_conn_of(fd);
-	uint32_t gen;
+	FAST(readv, fd, iov, iovcnt);
+	return readv_any(fd, iov, iovcnt);
+}
 
-	if (__builtin_expect(!c, 1) || iovcnt < 0 || iovcnt > IOV_MAX)
-		return PL_REAL(readv)(fd, iov, iovcnt);
-	gen = GEN(c);
-	return in(c, gen, iov, iovcnt, PL_REAL(readv)(fd, iov, iovcnt), 0);
+static SLOW ssize_t recv_slow(struct hk_conn *c, int fd, void *buf, size_t n, int flags)
+{
+	uint32_t gen = GEN(c);
+	ssize_t r = PL_REAL(recv)(fd, buf, n, flags);
+
+	return in(c, fd, gen, &(struct iovec){ buf, n }, 1, r, flags);
+}
+
+static SLOW ssize_t recv_any(int fd, void *buf, size_t n, int flags)
+{
+	struct hk_conn *c = hk_conn_of(fd);
+
+	if (!c)
+		return PL_REAL(recv)(fd, buf, n, flags);
+	return recv_slow(c, fd, buf, n, flags);
 }
 
 HK_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
-	struct hk_conn *c = hk_conn_of(fd);
-	uint32_t gen;
+	FAST(recv, fd, buf, n, flags);
+	return recv_any(fd, buf, n, flags);
+}
 
-	if (__builtin_expect(!c, 1))
-		return PL_REAL(recv)(fd, buf, n, flags);
-	gen = GEN(c);
-	return in(c, gen, &(struct iovec){ buf, n }, 1, PL_REAL(recv)(fd, buf, n, flags), flags);
+static SLOW ssize_t __recv_chk_slow(struct hk_conn *c, int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	uint32_t gen = GEN(c);
+	ssize_t r = PL_REAL(__recv_chk)(fd, buf, n, buflen, flags);
+
+	return in(c, fd, gen, &(struct iovec){ buf, n }, 1, r, flags);
+}
+
+static SLOW ssize_t __recv_chk_any(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	struct hk_conn *c = hk_conn_of(fd);
+
+	if (!c)
+		return PL_REAL(__recv_chk)(fd, buf, n, buflen, flags);
+	return __recv_chk_slow(c, fd, buf, n, buflen, flags);
 }
 
 HK_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
-	struct hk_conn *c = hk_conn_of(fd);
-	uint32_t gen;
-
-	if (__builtin_expect(!c, 1))
-		return PL_REAL(__recv_chk)(fd, buf, n, buflen, flags);
-	gen = GEN(c);
-	return in(c, gen, &(struct iovec){ buf, n }, 1,
-		  PL_REAL(__recv_chk)(fd, buf, n, buflen, flags), flags);
+	FAST(__recv_chk, fd, buf, n, buflen, flags);
+	return __recv_chk_any(fd, buf, n, buflen, flags);
 }
 
-HK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
-			   socklen_t *fromlen)
+static SLOW ssize_t recvfrom_slow(struct hk_conn *c, int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+	uint32_t gen = GEN(c);
+	ssize_t r = PL_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
+
+	return in(c, fd, gen, &(struct iovec){ buf, n }, 1, r, flags);
+}
+
+static SLOW ssize_t recvfrom_any(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
 {
 	struct hk_conn *c = hk_conn_of(fd);
-	uint32_t gen;
 
-	if (__builtin_expect(!c, 1))
+	if (!c)
 		return PL_REAL(recvfrom)(fd, buf, n, flags, from, fromlen);
-	gen = GEN(c);
-	return in(c, gen, &(struct iovec){ buf, n }, 1,
-		  PL_REAL(recvfrom)(fd, buf, n, flags, from, fromlen), flags);
+	return recvfrom_slow(c, fd, buf, n, flags, from, fromlen);
 }
 
-HK_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-				 struct sockaddr *from, socklen_t *fromlen)
+HK_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+	FAST(recvfrom, fd, buf, n, flags, from, fromlen);
+	return recvfrom_any(fd, buf, n, flags, from, fromlen);
+}
+
+static SLOW ssize_t __recvfrom_chk_slow(struct hk_conn *c, int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+	uint32_t gen = GEN(c);
+	ssize_t r = PL_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
+
+	return in(c, fd, gen, &(struct iovec){ buf, n }, 1, r, flags);
+}
+
+static SLOW ssize_t __recvfrom_chk_any(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from, socklen_t *fromlen)
 {
 	struct hk_conn *c = hk_conn_of(fd);
-	uint32_t gen;
 
-	if (__builtin_expect(!c, 1))
+	if (!c)
 		return PL_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen);
-	gen = GEN(c);
-	return in(c, gen, &(struct iovec){ buf, n }, 1,
-		  PL_REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, from, fromlen), flags);
+	return __recvfrom_chk_slow(c, fd, buf, n, buflen, flags, from, fromlen);
+}
+
+HK_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+	FAST(__recvfrom_chk, fd, buf, n, buflen, flags, from, fromlen);
+	return __recvfrom_chk_any(fd, buf, n, buflen, flags, from, fromlen);
+}
+
+static SLOW ssize_t recvmsg_slow(struct hk_conn *c, int fd, struct msghdr *msg, int flags)
+{
+	uint32_t gen = GEN(c);
+	ssize_t r = PL_REAL(recvmsg)(fd, msg, flags);
+
+	if (!msg)
+		return r;
+	return in(c, fd, gen, msg->msg_iov, (int)msg->msg_iovlen, r, flags);
+}
+
+static SLOW ssize_t recvmsg_any(int fd, struct msghdr *msg, int flags)
+{
+	struct hk_conn *c = hk_conn_of(fd);
+
+	if (!c)
+		return PL_REAL(recvmsg)(fd, msg, flags);
+	return recvmsg_slow(c, fd, msg, flags);
 }
 
 HK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	struct hk_conn *c = hk_conn_of(fd);
-	uint32_t gen;
-	ssize_t r;
-
-	if (__builtin_expect(!c, 1) || !msg)
-		return PL_REAL(recvmsg)(fd, msg, flags);
-	gen = GEN(c);
-	r = PL_REAL(recvmsg)(fd, msg, flags);
-	return in(c, gen, msg->msg_iov, (int)msg->msg_iovlen, r, flags);
+	FAST(recvmsg, fd, msg, flags);
+	return recvmsg_any(fd, msg, flags);
 }
 
 /* ------------------------------------------------------------------ */
@@ -302,12 +483,17 @@ static void forget(int fd)
 	errno = err;
 }
 
+static SLOW int close_slow(int fd)
+{
+	forget(fd);
+	return PL_REAL(close)(fd);
+}
+
 HK_EXPORT int close(int fd)
 {
 	if (__builtin_expect(!hk_conn_of(fd), 1))
 		return PL_REAL(close)(fd);
-	forget(fd);
-	return PL_REAL(close)(fd);
+	return close_slow(fd);
 }
 
 HK_EXPORT int dup2(int oldfd, int newfd)

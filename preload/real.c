@@ -20,6 +20,14 @@ void *pl_real_lookup(const char *name, void *self)
 	return p == self ? NULL : p;
 }
 
+void *pl_real_resolve(const char *name, void *self, void **slot)
+{
+	void *p = pl_real_lookup(name, self);
+
+	__atomic_store_n(slot, p, __ATOMIC_RELAXED);
+	return p;
+}
+
 void pl_real_init(void)
 {
 	PL_REAL(read);

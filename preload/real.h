@@ -10,6 +10,7 @@
 #define PL_REAL_H
 
 #include <netdb.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -63,14 +64,15 @@ void pl_real_init(void);
  * NULL when libc has no such symbol. */
 void *pl_real_lookup(const char *name, void *self);
 
+/* Resolve name into *slot (a field of pl_real) and return it: the cold
+ * path of PL_REAL, kept out of line so that a hook's fast path needs no
+ * stack frame. */
+void *pl_real_resolve(const char *name, void *self, void **slot) __attribute__((cold, noinline));
+
 /* The entry for a hook, resolved now if the constructor has not run. */
-#define PL_REAL(fn) ({							\
-	__typeof__(pl_real.fn) pl_f_ = __atomic_load_n(&pl_real.fn, __ATOMIC_RELAXED); \
-	if (__builtin_expect(!pl_f_, 0)) {					\
-		pl_f_ = (__typeof__(pl_f_))pl_real_lookup(#fn, (void *)fn);	\
-		__atomic_store_n(&pl_real.fn, pl_f_, __ATOMIC_RELAXED);		\
-	}									\
-	pl_f_;									\
-})
+#define PL_REAL(fn)								\
+	(__builtin_expect(__atomic_load_n(&pl_real.fn, __ATOMIC_RELAXED) != NULL, 1)	\
+		 ? __atomic_load_n(&pl_real.fn, __ATOMIC_RELAXED)		\
+		 : (__typeof__(pl_real.fn))pl_real_resolve(#fn, (void *)fn, (void **)&pl_real.fn))
 
 #endif

@@ -33,10 +33,13 @@ Rules (spec sections in brackets):
   ("MUST NOT attempt to parse tracestate"; "SHOULD clean up tracestate").
   A trace-id the service mints is random, so it sets the random flag.
   tracestate: list of at most 32 members, OWS around members ignored,
-  empty members allowed, multiple fields combined in order; key
-  [a-z0-9][a-z0-9_\\-*/@]{0,255}; value 1-256 chars of 0x20-0x7e without
-  "," and "=", not ending in a space; one entry per key. Anything invalid:
-  the whole tracestate is dropped (the trace itself continues).
+  empty members allowed, multiple fields combined in order; keys tested
+  are valid (or invalid) under both Level 1 (simple-key / tenant "@"
+  system) and Level 2 ([a-z0-9][a-z0-9_\\-*/@]{0,255}); value 1-256 chars
+  of 0x20-0x7e without "," and "=", not ending in a space; one entry per
+  key. Anything invalid: the whole tracestate is dropped (the trace itself
+  continues). For a version above 00 only the sampled bit is asserted
+  ("Parse the sampled bit of flags").
   Every callback carries exactly one traceparent.
 
 Prints one "ok - ..." / "not ok - ..." line per case (with "# ..." detail
@@ -315,8 +318,14 @@ def build_cases(rng):
     cont("ts_empty_members_allowed", tp + ["tracestate: foo=1,,bar=2, ,"],
          tracestate=["foo=1", "bar=2"])
     cont("ts_empty_header", tp + ["tracestate: "])
-    cont("ts_key_charset", tp + ["tracestate: a1_-*/@z=1,0key=2,foo@bar=3"],
-         tracestate=["a1_-*/@z=1", "0key=2", "foo@bar=3"])
+    # Keys valid under both the Level 1 grammar (simple key starting with a
+    # letter, or tenant@system with a system-id of at most 14 chars starting
+    # with a letter) and Level 2's single rule (lcalpha / DIGIT) 0*255
+    # keychar. Where the two disagree ("0key", "a@b@c", "foo@0bar", a
+    # 15-char system-id) nothing is asserted: Level 2 is a draft, and
+    # accepting or refusing such keys both conform to one of them.
+    cont("ts_key_charset", tp + ["tracestate: a1_-*/@z=1,foo@bar=3,x*y/z_w-v=2"],
+         tracestate=["a1_-*/@z=1", "foo@bar=3", "x*y/z_w-v=2"])
     k256 = "k" * 256
     cont("ts_key_256_kept", tp + ["tracestate: %s=1" % k256], tracestate=["%s=1" % k256])
     v256 = "v" * 256
@@ -347,8 +356,6 @@ def build_cases(rng):
     cont("l2_random_flag_kept_unsampled", ["traceparent: 00-%s-%s-02" % (T, P)],
          sampled=False, random_flag=True, level=2)
     cont("l2_random_flag_not_invented", ["traceparent: " + ok_tp], random_flag=False, level=2)
-    cont("l2_random_flag_kept_future_version", ["traceparent: cc-%s-%s-03-x" % (T, P)],
-         random_flag=True, level=2)
     cases.append(Case("l2_new_trace_sets_random_and_sampled", [], "restart", trace=(T, T2),
                       sampled=True, random_flag=True, level=2))
     cases.append(Case("l2_restarted_trace_sets_random", ["traceparent: ff-%s-%s-01" % (T, P)],

@@ -6,15 +6,18 @@
  * (progs/recorder.py). Each connection sends batches of 1-4 requests
  * back to back (pipelined), every batch cut into random segments that are
  * handed to write(), send(), writev() (random iovec splits, zero-length
- * entries included) or sendmsg(), with cuts forced near the end of each
- * head (around the blank line, where the library inserts its header).
+ * entries included), sendmsg() or sendto() without an address, with cuts
+ * forced near the end of each head (around the blank line, where the
+ * library inserts its header). send/sendmsg/sendto carry MSG_NOSIGNAL,
+ * sometimes MSG_MORE, and on blocking sockets sometimes MSG_DONTWAIT.
  * Bodies: none, Content-Length, or chunked (random chunk sizes, extensions,
  * trailers), from bytes to megabytes, random bytes salted with things that
  * look like HTTP heads and traceparent lines. Some connections are
  * non-blocking with SO_SNDBUF 4096; there, and on every short count, the
  * blaster resends exactly the unsent remainder given the return value, and
  * waits for POLLOUT on EAGAIN. After each batch it reads the peer's
- * responses ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" each).
+ * responses ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" each) with
+ * read, recv, readv or recvmsg.
  *
  * Per connection (named by its local port) it writes to OUTDIR:
  *   exp-PORT.bin   every byte it meant to send, in order
@@ -22,16 +25,21 @@
  *                  (offset in exp-PORT.bin; headlen includes the blank
  *                  line; owntp 1 when the head carries its own traceparent)
  * and on stdout one summary line:
- *   conns=N requests=N bytes=N owntp=N partials=N eagains=N anomalies=N errors=N
+ *   conns=N requests=N bytes=N owntp=N partials=N eagains=N stops_at_blank=N
+ *   anomalies=N errors=N
  * (partials: short counts whose remainder was resent; eagains: EAGAIN
- * answers waited out with poll)
+ * answers waited out with poll; stops_at_blank: short counts that ended
+ * exactly where a head's blank line starts, which is what the library
+ * reports when the kernel took only part of the injected line)
  * Exit status 0 only when there was no anomaly (a write count larger than
  * asked, a zero count, -1 with an unexpected errno, EAGAIN on a blocking
  * socket without MSG_DONTWAIT) and no error (a failed call, a response
  * that is not exactly the expected bytes).
  *
  * usage: http_blaster HOST PORT OUTDIR [-m MB] [-c CONNS] [-n NONBLOCKING]
- *                     [-s SEED] [-t OWNTP_PERCENT]
+ *                     [-s SEED] [-t OWNTP_PERCENT] [-S SWEEP]
+ * (-S N: the straddle sweep described above run_sweep(), instead of the
+ * random traffic; the summary line then starts with capacity=C)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,7 +68,7 @@ static int g_owntp_pct;
 
 /* Totals over all connections, guarded by g_lock. */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static long g_requests, g_owntp, g_anomalies, g_errors, g_partials, g_eagains;
+static long g_requests, g_owntp, g_anomalies, g_errors, g_partials, g_eagains, g_stops;
 static long long g_bytes;
 
 struct conn {
@@ -76,6 +84,11 @@ struct conn {
 	long requests, owntp, anomalies, errors;
 	long partials;		/* short counts seen (remainder resent) */
 	long eagains;		/* EAGAIN seen (waited for POLLOUT) */
+	long stops_at_blank;	/* short counts that ended right before a head's blank line */
+	const unsigned char *batch;	/* the batch being sent (for offsets) */
+	ssize_t first_count;	/* what the first call of the last segment returned */
+	long shift;		/* sweep connections: the kernel's stop point minus the
+				 * offset of the second head's blank line */
 };
 
 struct buf {
@@ -353,16 +366,18 @@ static int wait_fd(struct conn *c, short ev)
  * unsent remainder after every short count. Returns 0, or -1 after an
  * anomaly or error (already counted).
  */
-static int send_segment(struct conn *c, const unsigned char *p, size_t n, int more)
+static int send_segment(struct conn *c, const unsigned char *p, size_t n, int more,
+			const size_t *blanks, int nblanks, int force_method)
 {
 	struct iovec iov[MAX_IOV];
 	int niov = 0, method, flags, dontwait;
 	size_t left = n, i, cut;
 	ssize_t r;
 
-	method = (int)(rnd(c) % 4);	/* 0 write, 1 send, 2 writev, 3 sendmsg */
+	/* 0 write, 1 send, 2 writev, 3 sendmsg, 4 sendto (no address) */
+	method = force_method >= 0 ? force_method : (int)(rnd(c) % 5);
 	/* the segment's iovec split (used by writev/sendmsg; zero-length parts included) */
-	if (method >= 2) {
+	if (method == 2 || method == 3) {
 		size_t pos = 0;
 
 		niov = (int)between(c, 1, MAX_IOV);
@@ -377,6 +392,7 @@ static int send_segment(struct conn *c, const unsigned char *p, size_t n, int mo
 	}
 	flags = MSG_NOSIGNAL | (more && chance(c, 20) ? MSG_MORE : 0);
 	dontwait = !c->nonblock && chance(c, 10);
+	c->first_count = -1;
 	if (dontwait)
 		flags |= MSG_DONTWAIT;
 
@@ -394,12 +410,15 @@ static int send_segment(struct conn *c, const unsigned char *p, size_t n, int mo
 		case 2:
 			r = writev(c->fd, iov, niov);
 			break;
-		default: {
+		case 3: {
 			struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)niov };
 
 			r = sendmsg(c->fd, &mh, flags);
 			break;
 		}
+		default:
+			r = sendto(c->fd, p + (n - left), left, flags, NULL, 0);
+			break;
 		}
 		if (r < 0) {
 			int e = errno;
@@ -411,7 +430,7 @@ static int send_segment(struct conn *c, const unsigned char *p, size_t n, int mo
 			if (e == EINTR)
 				continue;
 			if (e == EAGAIN || e == EWOULDBLOCK) {
-				if (!c->nonblock && !(dontwait && (method == 1 || method == 3))) {
+				if (!c->nonblock && !(dontwait && (method == 1 || method >= 3))) {
 					complain(c, 1, "EAGAIN from call %d on a blocking socket", method);
 					return -1;
 				}
@@ -424,6 +443,8 @@ static int send_segment(struct conn *c, const unsigned char *p, size_t n, int mo
 				 e ? strerror(e) : "errno not set");
 			return -1;
 		}
+		if (c->first_count < 0)
+			c->first_count = r;
 		if ((size_t)r > asked) {
 			complain(c, 1, "call %d returned %zd, more than the %zu asked", method, r, asked);
 			return -1;
@@ -433,9 +454,15 @@ static int send_segment(struct conn *c, const unsigned char *p, size_t n, int mo
 			return -1;
 		}
 		left -= (size_t)r;
-		if (left > 0)
+		if (left > 0) {
 			c->partials++;
-		if (method >= 2 && left > 0) {
+			/* stopped right before a blank line: where a short write of
+			 * the injected line itself is reported (FIELD-NOTES 2) */
+			for (int b = 0; b < nblanks; b++)
+				if (blanks[b] == (size_t)(p - c->batch) + (n - left))
+					c->stops_at_blank++;
+		}
+		if ((method == 2 || method == 3) && left > 0) {
 			/* drop what was written from the front of the iovec */
 			size_t w = (size_t)r;
 			int k = 0, j;
@@ -472,10 +499,29 @@ static int read_responses(struct conn *c, int want)
 			rc = -1;
 			break;
 		}
-		if (chance(c, 50))
+		switch (rnd(c) % 4) {
+		case 0:
 			r = read(c->fd, in + got, need - got);
-		else
+			break;
+		case 1:
 			r = recv(c->fd, in + got, need - got, 0);
+			break;
+		case 2: {
+			/* two iovecs, the first possibly short */
+			size_t a = between(c, 0, need - got);
+			struct iovec v[2] = { { in + got, a }, { in + got + a, need - got - a } };
+
+			r = readv(c->fd, v, 2);
+			break;
+		}
+		default: {
+			struct iovec v = { in + got, need - got };
+			struct msghdr mh = { .msg_iov = &v, .msg_iovlen = 1 };
+
+			r = recvmsg(c->fd, &mh, 0);
+			break;
+		}
+		}
 		if (r < 0 && (errno == EINTR || (c->nonblock && errno == EAGAIN)))
 			continue;
 		if (r <= 0) {
@@ -511,8 +557,12 @@ static int cmp_size(const void *a, const void *b)
 /* Sends one batch in random segments; cuts are forced near each head's end. */
 static int send_batch(struct conn *c, const struct buf *b, const struct head_mark *m, int nm)
 {
-	size_t forced[64], nf = 0, pos = 0, next, seg, fi = 0;
+	size_t forced[64], nf = 0, pos = 0, next, seg, fi = 0, blanks[4];
 	int i;
+
+	c->batch = b->p;
+	for (i = 0; i < nm; i++)
+		blanks[i] = m[i].start + m[i].headlen - 2;
 
 	for (i = 0; i < nm; i++) {
 		size_t end = m[i].start + m[i].headlen;	/* first byte after the blank line */
@@ -544,7 +594,7 @@ static int send_batch(struct conn *c, const struct buf *b, const struct head_mar
 			next = forced[fi];
 		if (next > b->len)
 			next = b->len;
-		if (send_segment(c, b->p + pos, next - pos, next < b->len) < 0)
+		if (send_segment(c, b->p + pos, next - pos, next < b->len, blanks, nm, -1) < 0)
 			return -1;
 		pos = next;
 	}
@@ -625,34 +675,164 @@ static void *run_conn(void *arg)
 	g_bytes += c->offset;
 	g_partials += c->partials;
 	g_eagains += c->eagains;
+	g_stops += c->stops_at_blank;
 	pthread_mutex_unlock(&g_lock);
 	return NULL;
+}
+
+/*
+ * The straddle sweep (-S N). The interesting case of the injection contract
+ * (FIELD-NOTES 2) is a kernel that accepts only part of the injected line:
+ * the library must then report exactly the application bytes before the
+ * blank line and send the rest of its line first on the next call. Random
+ * traffic almost never stops there, so it is provoked on purpose: while
+ * the peer does not read yet (recorder.py --hold-ms), one write() into a
+ * fresh non-blocking connection with SO_SNDBUF 4096 is accepted up to a
+ * fixed capacity C (measured by a calibration connection whose head
+ * carries its own traceparent, so nothing is inserted). Each sweep
+ * connection then writes, in one write():
+ *     head1 (own traceparent, Content-Length F) body1 head2 body2
+ * with F chosen so that head2's blank line sits at C - shift, for shifts
+ * -4 .. N-5: the kernel stops before, inside and after the line the
+ * library inserts into head2. A short count that ends right at the blank
+ * line is counted in stops_at_blank.
+ */
+static long g_capacity = -1;
+
+/* head1 + F body bytes + head2 + body2; marks both heads. */
+static void sweep_batch(struct conn *c, struct buf *b, struct head_mark m[2], size_t fill,
+			size_t body2)
+{
+	b->len = 0;
+	m[0].start = 0;
+	putf(b, "POST /sweep/%d/1 HTTP/1.1\r\nHost: %s:%d\r\ntraceparent: 00-", c->id, g_host, g_port);
+	put_hex(c, b, 32);
+	put(b, "-", 1);
+	put_hex(c, b, 16);
+	putf(b, "-01\r\nContent-Length: %zu\r\n\r\n", fill);
+	m[0].headlen = b->len;
+	put_body(c, b, fill);
+	m[1].start = b->len;
+	putf(b, "POST /sweep/%d/2 HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %zu\r\n\r\n",
+	     c->id, g_host, g_port, body2);
+	m[1].headlen = b->len - m[1].start;
+	put_body(c, b, body2);
+}
+
+/* One sweep or calibration connection: a single write(), then the rest. */
+static void *run_sweep_conn(void *arg)
+{
+	struct conn *c = arg;
+	struct buf b = { 0 };
+	struct head_mark m[2];
+	size_t fill = 400000, blanks[2];
+	int i;
+
+	open_conn(c);
+	if (g_capacity >= 0) {
+		/* head2's blank line at C - shift: solve for F (head1 grows with F's digits) */
+		for (i = 0; i < 3; i++) {
+			long f;
+
+			sweep_batch(c, &b, m, fill, 0);
+			f = g_capacity - c->shift - (long)m[0].headlen - (long)m[1].headlen + 2;
+			if (f < 0)
+				die("capacity %ld too small for the sweep", g_capacity);
+			fill = (size_t)f;
+		}
+	}
+	sweep_batch(c, &b, m, fill, 65536);
+	for (i = 0; i < 2; i++) {
+		fprintf(c->idx, "%lld %zu %zu %d\n", (long long)m[i].start, m[i].headlen,
+			(i == 0 ? m[1].start : b.len) - m[i].start, i == 0);
+		blanks[i] = m[i].start + m[i].headlen - 2;
+	}
+	c->requests = 2;
+	c->owntp = 1;
+	if (fwrite(b.p, 1, b.len, c->exp) != b.len)
+		die("write exp: %s", strerror(errno));
+	c->offset = (long long)b.len;
+	c->batch = b.p;
+	if (send_segment(c, b.p, b.len, 0, blanks, 2, 0) == 0) {
+		if (g_capacity < 0)
+			g_capacity = c->first_count;
+		read_responses(c, 2);
+	}
+	fclose(c->exp);
+	fclose(c->idx);
+	close(c->fd);
+	free(b.p);
+	pthread_mutex_lock(&g_lock);
+	g_requests += c->requests;
+	g_owntp += c->owntp;
+	g_anomalies += c->anomalies;
+	g_errors += c->errors;
+	g_bytes += c->offset;
+	g_partials += c->partials;
+	g_eagains += c->eagains;
+	g_stops += c->stops_at_blank;
+	pthread_mutex_unlock(&g_lock);
+	return NULL;
+}
+
+static void run_sweep(int n, uint64_t seed)
+{
+	struct conn *cs = calloc((size_t)n + 1, sizeof(*cs));
+	pthread_t *th = calloc((size_t)n, sizeof(*th));
+	int i;
+
+	if (!cs || !th)
+		die("out of memory");
+	for (i = 0; i <= n; i++) {
+		cs[i].id = i;
+		cs[i].nonblock = 1;
+		cs[i].rng = (seed + 7) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(i + 1) * 0xD1B54A32D192ED03ULL;
+		cs[i].shift = i - 5;	/* cs[0] is the calibration */
+	}
+	run_sweep_conn(&cs[0]);
+	if (g_capacity <= 0)
+		die("calibration failed (first write returned %ld)", g_capacity);
+	for (i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, run_sweep_conn, &cs[i + 1]) != 0)
+			die("pthread_create failed");
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	free(cs);
+	free(th);
 }
 
 int main(int argc, char **argv)
 {
 	long long mb = 100;
-	int conns = 8, nonblocking = 3, opt, i;
+	int conns = 8, nonblocking = 3, sweep = 0, opt, i;
 	uint64_t seed = 1;
 	struct conn *cs;
 	pthread_t *th;
 
-	while ((opt = getopt(argc, argv, "m:c:n:s:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:n:s:t:S:")) != -1) {
 		switch (opt) {
 		case 'm': mb = atoll(optarg); break;
 		case 'c': conns = atoi(optarg); break;
 		case 'n': nonblocking = atoi(optarg); break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 't': g_owntp_pct = atoi(optarg); break;
-		default: die("usage: http_blaster HOST PORT OUTDIR [-m MB] [-c CONNS] [-n NONBLOCKING] [-s SEED] [-t OWNTP%%]");
+		case 'S': sweep = atoi(optarg); break;
+		default: die("usage: http_blaster HOST PORT OUTDIR [-m MB] [-c CONNS] [-n NONBLOCKING] [-s SEED] [-t OWNTP%%] [-S SWEEP]");
 		}
 	}
 	if (argc - optind != 3 || conns < 1 || conns > 64 || mb < 1)
-		die("usage: http_blaster HOST PORT OUTDIR [-m MB] [-c CONNS] [-n NONBLOCKING] [-s SEED] [-t OWNTP%%]");
+		die("usage: http_blaster HOST PORT OUTDIR [-m MB] [-c CONNS] [-n NONBLOCKING] [-s SEED] [-t OWNTP%%] [-S SWEEP]");
 	g_host = argv[optind];
 	g_port = atoi(argv[optind + 1]);
 	g_outdir = argv[optind + 2];
 
+	if (sweep > 0) {
+		run_sweep(sweep, seed);
+		printf("capacity=%ld conns=%d requests=%ld bytes=%lld owntp=%ld partials=%ld eagains=%ld "
+		       "stops_at_blank=%ld anomalies=%ld errors=%ld\n", g_capacity, sweep + 1, g_requests,
+		       g_bytes, g_owntp, g_partials, g_eagains, g_stops, g_anomalies, g_errors);
+		return g_anomalies || g_errors ? 1 : 0;
+	}
 	cs = calloc((size_t)conns, sizeof(*cs));
 	th = calloc((size_t)conns, sizeof(*th));
 	if (!cs || !th)
@@ -669,8 +849,9 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < conns; i++)
 		pthread_join(th[i], NULL);
-	printf("conns=%d requests=%ld bytes=%lld owntp=%ld partials=%ld eagains=%ld anomalies=%ld errors=%ld\n",
-	       conns, g_requests, g_bytes, g_owntp, g_partials, g_eagains, g_anomalies, g_errors);
+	printf("conns=%d requests=%ld bytes=%lld owntp=%ld partials=%ld eagains=%ld stops_at_blank=%ld "
+	       "anomalies=%ld errors=%ld\n", conns, g_requests, g_bytes, g_owntp, g_partials, g_eagains,
+	       g_stops, g_anomalies, g_errors);
 	free(cs);
 	free(th);
 	return g_anomalies || g_errors ? 1 : 0;

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """
-loop_check.py - compares loop_server.py's SERVER spans with the requests
-loop_client.py made (test_http.sh 7; never preloaded).
+loop_check.py - compares a server's SERVER spans with the requests its
+client made: loop_server.py/loop_client.py (test_http.sh 7) and
+read_server.py/read_client.py (test_http.sh 6); never preloaded.
 
   loop_check.py SPANS REQUESTS LABEL
 
 Checks: exactly one SERVER span per request (by url.path, each path is
 unique), no other SERVER span; each with its http.response.status_code and
-method GET; each span's network.peer.port is the port of the connection
-that sent that request (spans are correct per connection); all span ids
-distinct. Prints "ok - ..." / "not ok - ..." lines; exit 1 when any failed.
+method (the request's "method", GET when absent); each span's
+network.peer.port is the port of the connection that sent that request
+(spans are correct per connection); all span ids distinct. Prints "ok - ..." / "not ok - ..." lines; exit 1 when any failed.
 """
 
 import collections
@@ -64,9 +65,11 @@ def main():
     for r in reqs:
         for s in by_path.get(r["path"], []):
             a = s["attributes"]
-            if a.get("http.response.status_code") != r["status"] or a.get("http.request.method") != "GET":
-                probs.append("%s: %s %r, want GET %d" % (r["path"], a.get("http.request.method"),
-                                                         a.get("http.response.status_code"), r["status"]))
+            want_m = r.get("method", "GET")
+            if a.get("http.response.status_code") != r["status"] or a.get("http.request.method") != want_m:
+                probs.append("%s: %s %r, want %s %d" % (r["path"], a.get("http.request.method"),
+                                                        a.get("http.response.status_code"), want_m,
+                                                        r["status"]))
     report("each span has its request's method and status code", probs)
 
     probs = []

@@ -11,6 +11,7 @@ Streams (deterministic, seed 3):
   tls     0x16 0x03 0x01, a record length, random bytes, then an HTTP head
   binary  1 MiB of random bytes (first byte 0x00)
   h2      the HTTP/2 connection preface, then binary frames and an HTTP head
+  http    the control: one plain HTTP request head (this one is traced)
 
 Each stream is written with send() in random pieces to its own connection;
 the exact bytes go to DIR/exp-LOCALPORT.bin and the stream's name to
@@ -36,7 +37,8 @@ def streams(rng):
     h2 = (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
           + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # empty SETTINGS frame
           + rng.randbytes(4096) + HTTP_TAIL)
-    return [("redis", redis), ("tls", tls), ("binary", binary), ("h2", h2)]
+    control = b"GET /control HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    return [("redis", redis), ("tls", tls), ("binary", binary), ("h2", h2), ("http", control)]
 
 
 def main():

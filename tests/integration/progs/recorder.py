@@ -14,8 +14,10 @@ answered with "HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n". A framing
 error is written to DIR/got-PEERPORT.err and the connection is closed.
 
 --raw: record only, never answer.
+--hold-ms MS: wait MS ms after accepting before reading anything (the
+client's writes then meet a full connection).
 
-usage: recorder.py --dir DIR --port-file FILE [--raw]
+usage: recorder.py --dir DIR --port-file FILE [--raw] [--hold-ms MS]
 """
 
 import argparse
@@ -24,6 +26,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from httpframe import FramingError, RequestFramer  # noqa: E402
@@ -38,7 +41,9 @@ def write_atomic(path, text):
     os.rename(tmp, path)
 
 
-def serve(conn, peer_port, directory, raw):
+def serve(conn, peer_port, directory, raw, hold_ms):
+    if hold_ms:
+        time.sleep(hold_ms / 1000.0)
     base = os.path.join(directory, "got-%d" % peer_port)
     framer = None if raw else RequestFramer()
     count = 0
@@ -71,6 +76,7 @@ def main():
     ap.add_argument("--dir", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--raw", action="store_true")
+    ap.add_argument("--hold-ms", type=int, default=0)
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     os.makedirs(a.dir, exist_ok=True)
@@ -81,7 +87,7 @@ def main():
     write_atomic(a.port_file, "%d\n" % ls.getsockname()[1])
     while True:
         conn, addr = ls.accept()
-        threading.Thread(target=serve, args=(conn, addr[1], a.dir, a.raw),
+        threading.Thread(target=serve, args=(conn, addr[1], a.dir, a.raw, a.hold_ms),
                          daemon=True).start()
 
 

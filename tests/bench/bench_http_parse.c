@@ -1,0 +1,137 @@
+/*
+ * bench_http_parse.c - throughput of hooks/http_parse.c on one core, for
+ * the work it does inside every read and write of a traced HTTP program:
+ *
+ *   http_parse_head_300b_mb_per_sec <n>     a typical 300-byte request head
+ *   http_parse_head_300b_ns <n>             ... per head (all its events)
+ *   http_parse_response_head_mb_per_sec <n> a 200-byte response head + 2-byte body
+ *   http_parse_body_cl_16k_mb_per_sec <n>   1 MB Content-Length body, 16 KB feeds
+ *   http_parse_body_chunked_16k_mb_per_sec <n>  1 MB chunked body (16 KB chunks), 16 KB feeds
+ *
+ * Each figure repeats its work for about `seconds` (default 1) and counts
+ * only the parser's calls, with the caller loop http_parse.h recommends.
+ *
+ * Build: gcc -std=gnu11 -D_GNU_SOURCE -O2 tests/bench/bench_http_parse.c -o bench_http_parse
+ * Usage: bench_http_parse [seconds per figure]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../hooks/http_parse.c"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Feeds buf[0..len) with the recommended loop; returns the events seen. */
+static unsigned int feed(struct hk_http *p, const uint8_t *buf, size_t len)
+{
+	enum hk_http_event ev;
+	unsigned int events = 0;
+
+	do {
+		size_t n = hk_http_feed(p, buf, len, &ev);
+
+		events += ev != HK_EV_NONE;
+		buf += n;
+		len -= n;
+	} while (ev != HK_EV_NONE);
+	return events;
+}
+
+static const char req_head[] =
+	"GET /api/v1/orders/12345?include=items&fields=id,total HTTP/1.1\r\n"
+	"Host: shop.example.com\r\n"
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0\r\n"
+	"Accept: application/json\r\n"
+	"Accept-Encoding: gzip, deflate, br\r\n"
+	"Cookie: session=6f1c2a9b8e7d4c3b2a19\r\n"
+	"Connection: keep-alive\r\n"
+	"\r\n";
+
+static const char rsp_head[] =
+	"HTTP/1.1 200 OK\r\n"
+	"Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
+	"Content-Type: application/json; charset=utf-8\r\n"
+	"Cache-Control: no-store\r\n"
+	"Server: nginx/1.24.0\r\n"
+	"Connection: keep-alive\r\n"
+	"Content-Length: 2\r\n"
+	"\r\n"
+	"{}";
+
+/* MB/s of feeding msg (len bytes) over and over to one parser, the message
+ * pieces cut at feed bytes. */
+static double run(enum hk_http_kind kind, const uint8_t *msg, size_t len, size_t feed_size,
+		  double secs, double *ns_per_msg)
+{
+	static struct hk_http p;
+	double t0, t;
+	uint64_t msgs = 0;
+	unsigned int events = 0;
+
+	hk_http_init(&p, kind);
+	t0 = now();
+	do {
+		int i;
+
+		for (i = 0; i < 64; i++) {
+			size_t off;
+
+			for (off = 0; off < len; off += feed_size)
+				events += feed(&p, msg + off, len - off < feed_size ? len - off : feed_size);
+			msgs++;
+		}
+		t = now() - t0;
+	} while (t < secs);
+	if (!hk_http_idle(&p) || events != msgs * 4) {
+		fprintf(stderr, "bench_http_parse: parser not idle after %llu messages (%u events)\n",
+			(unsigned long long)msgs, events);
+		exit(1);
+	}
+	if (ns_per_msg)
+		*ns_per_msg = t * 1e9 / (double)msgs;
+	return (double)msgs * (double)len / t / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 1.0, ns;
+	size_t body = 1 << 20, n;
+	uint8_t *m;
+	int i;
+
+	if (secs <= 0)
+		secs = 1.0;
+	printf("http_parse_head_300b_mb_per_sec %.0f\n",
+	       run(HK_HTTP_REQUEST, (const uint8_t *)req_head, sizeof(req_head) - 1, 1 << 20, secs, &ns));
+	printf("http_parse_head_300b_ns %.0f\n", ns);
+	printf("http_parse_response_head_mb_per_sec %.0f\n",
+	       run(HK_HTTP_RESPONSE, (const uint8_t *)rsp_head, sizeof(rsp_head) - 1, 1 << 20, secs, NULL));
+
+	m = malloc(body + 64 * 16 + 256);
+	if (!m)
+		return 1;
+	n = (size_t)sprintf((char *)m, "POST /upload HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body);
+	memset(m + n, 'b', body);
+	n += body;
+	printf("http_parse_body_cl_16k_mb_per_sec %.0f\n", run(HK_HTTP_REQUEST, m, n, 16384, secs, NULL));
+
+	n = (size_t)sprintf((char *)m, "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	for (i = 0; i < 64; i++) {
+		n += (size_t)sprintf((char *)m + n, "4000\r\n");
+		memset(m + n, 'c', 16384);
+		n += 16384;
+		n += (size_t)sprintf((char *)m + n, "\r\n");
+	}
+	n += (size_t)sprintf((char *)m + n, "0\r\n\r\n");
+	printf("http_parse_body_chunked_16k_mb_per_sec %.0f\n", run(HK_HTTP_REQUEST, m, n, 16384, secs, NULL));
+	free(m);
+	return 0;
+}
