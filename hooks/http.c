@@ -352,13 +352,16 @@ static size_t out_parse(struct hk_conn *c, const struct iovec *iov, int iovcnt, 
 		}
 		s = from > base ? from - base : 0;
 		e = to - base < l ? to - base : l;
-		while (s < e) {
+		/* Until HK_EV_NONE: a bodiless message's MSG_DONE comes from a
+		 * call that consumes nothing, after its HEAD_DONE. */
+		for (;;) {
 			enum hk_http_event ev;
 			size_t n = hk_http_feed(&c->out, p + s, e - s, &ev);
 
 			s += n;
-			if (ev != HK_EV_NONE)
-				out_event(c, ev, (uint32_t)(base + s), ends);
+			if (ev == HK_EV_NONE)
+				break;
+			out_event(c, ev, (uint32_t)(base + s), ends);
 			if (c->ignored)
 				return base + s;
 		}
@@ -700,14 +703,15 @@ void hk_http_read(struct hk_conn *c, uint32_t gen, const struct iovec *iov, int 
 			size_t l = iov[i].iov_len < left ? iov[i].iov_len : left;
 
 			left -= l;
-			while (l && !c->ignored) {
+			while (!c->ignored) {
 				enum hk_http_event ev;
 				size_t k = hk_http_feed(&c->in, p, l, &ev);
 
 				p += k;
 				l -= k;
-				if (ev != HK_EV_NONE)
-					in_event(c, ev);
+				if (ev == HK_EV_NONE)
+					break;
+				in_event(c, ev);
 			}
 		}
 		goto out;
@@ -733,6 +737,41 @@ void hk_http_read(struct hk_conn *c, uint32_t gen, const struct iovec *iov, int 
 		}
 	}
 out:
+	hk_conn_unlock(c);
+}
+
+void hk_http_sent_unseen(struct hk_conn *c, uint32_t gen, uint64_t n)
+{
+	struct ends ends = { 0 };
+
+	if (!hk_conn_lock(c))
+		return;
+	if (c->gen != gen || c->ignored) {
+		hk_conn_unlock(c);
+		return;
+	}
+	if (c->ahead || c->ninject || c->owed_len) {
+		/* Bytes of ours or the program's are still due before these:
+		 * the stream cannot be followed any more. */
+		c->ignored = true;
+	}
+	while (n && !c->ignored) {
+		enum hk_http_event ev;
+		uint64_t k = hk_http_skip(&c->out, n, &ev);
+
+		n -= k;
+		if (ev != HK_EV_NONE)
+			out_event(c, ev, 0, &ends);
+		/* A bodiless follow-up cannot be in unseen bytes: the rest,
+		 * if any, would be a head, which skip refuses. */
+		while (ev == HK_EV_MSG_DONE || ev == HK_EV_HEAD_DONE) {
+			hk_http_feed(&c->out, NULL, 0, &ev);
+			if (ev == HK_EV_NONE)
+				break;
+			out_event(c, ev, 0, &ends);
+		}
+	}
+	finish_ends(c, &ends);
 	hk_conn_unlock(c);
 }
 

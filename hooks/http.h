@@ -60,6 +60,10 @@ ssize_t hk_http_write(struct hk_conn *c, uint32_t gen, const struct hk_out_call 
 void hk_http_read(struct hk_conn *c, uint32_t gen, const struct iovec *iov, int iovcnt,
 		  ssize_t n, int err);
 
+/* n bytes went out on c without passing through a write hook (sendfile,
+ * splice): a body the parser counts but cannot see. */
+void hk_http_sent_unseen(struct hk_conn *c, uint32_t gen, uint64_t n);
+
 /* The program shut down its writing side (shutdown SHUT_WR/SHUT_RDWR): a
  * response delimited by the close is complete. */
 void hk_http_shutdown_write(struct hk_conn *c, uint32_t gen);

@@ -1095,6 +1095,38 @@ not_http:
 	return i + 1;
 }
 
+uint64_t hk_http_skip(struct hk_http *p, uint64_t n, enum hk_http_event *ev)
+{
+	uint64_t k;
+
+	*ev = HK_EV_NONE;
+	switch (p->state) {
+	case S_BODY_EOF:
+		return n;
+	case S_BODY_CL:
+		k = n < p->remaining ? n : p->remaining;
+		p->remaining -= k;
+		if (!p->remaining) {
+			p->state = S_IDLE;
+			*ev = HK_EV_MSG_DONE;
+		}
+		return k;
+	case S_CHUNK_DATA:
+		if (n <= p->remaining) {
+			p->remaining -= n;
+			if (!p->remaining)
+				p->state = S_CHUNK_DATA_CR;
+			return n;
+		}
+		break;			/* would cross chunk framing: unseen */
+	default:
+		break;
+	}
+	p->state = S_NOT_HTTP;
+	*ev = HK_EV_NOT_HTTP;
+	return n;
+}
+
 bool hk_http_eof(struct hk_http *p)
 {
 	switch (p->state) {

@@ -4,8 +4,9 @@
  * or response heads (what a server writes, what a client reads), and the
  * framing of the bodies that follow, so the next head is found again.
  *
- * DESIGN: a byte-at-a-time state machine over the caller's buffers (which
- * are never modified and never read past len). Nothing is allocated: the
+ * DESIGN: a state machine over the caller's buffers (which are never
+ * modified and never read past len), O(1) work per byte: runs of target,
+ * value and body bytes are taken whole. Nothing is allocated: the
  * few header values the library needs are copied into bounded fields of the
  * struct; longer values set a "truncated" flag. Bodies are never copied,
  * only counted (Content-Length countdown, chunked framing, or until close).
@@ -18,7 +19,9 @@
  *
  * Grammar (RFC 9112): request-line = method SP request-target SP
  * "HTTP/1." DIGIT CRLF; status-line = "HTTP/1." DIGIT SP 3DIGIT SP
- * [reason] CRLF; header lines "name: value" CRLF; a blank line ends the head.
+ * [reason] CRLF (the SP before an empty reason may be missing, as some
+ * servers send it); header lines "name: value" CRLF; a blank line ends the
+ * head.
  * A bare LF is accepted where CRLF is expected (RFC 9112 2.2). Anything
  * else where a head must start (TLS records, the HTTP/2 preface, Redis
  * inline commands such as "GET key\r\n", binary) makes the direction
@@ -32,7 +35,7 @@
  *   wherever it appears.
  * - NOT_HTTP: obs-fold (a field line starting with SP/HTAB), whitespace
  *   before the first field line or between a field name and its colon, a
- *   CTL or DEL in a value, a start or field line longer than
+ *   CTL or DEL in a value, a start, field or chunk-size line longer than
  *   HK_HTTP_LINE_MAX bytes (CR LF not counted), more than
  *   HK_HTTP_HEADERS_MAX field lines (and again for trailer lines), a
  *   Content-Length that is not 1*DIGIT or a list of equal values
@@ -192,6 +195,16 @@ void hk_http_init(struct hk_http *p, enum hk_http_kind kind);
  * HK_EV_NOT_HTTP. buf may be NULL when len is 0.
  */
 size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_http_event *ev);
+
+/*
+ * n body bytes went by unseen (sendfile, splice): account for them. Inside
+ * a Content-Length body (or one delimited by the close) they are counted
+ * like fed bytes: returns how many were taken (all, or up to the end of the
+ * body, with HK_EV_MSG_DONE) and the caller goes on with the rest. Bytes
+ * that would have to contain framing the parser cannot see (a head, chunk
+ * sizes) make the direction NOT_HTTP (returns n, HK_EV_NOT_HTTP).
+ */
+uint64_t hk_http_skip(struct hk_http *p, uint64_t n, enum hk_http_event *ev);
 
 /* The peer closed (read returned 0) or the connection is closing: returns
  * true when that completes the current message (a body delimited by the

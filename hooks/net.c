@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -424,6 +425,53 @@ HK_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	FAST(recvmsg, fd, msg, flags);
 	return recvmsg_any(fd, msg, flags);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bytes that go out without passing through a write: sendfile and splice
+ * carry bodies (nginx serves static files so); the parser counts them. */
+
+static SLOW ssize_t unseen(struct hk_conn *c, ssize_t r)
+{
+	uint32_t gen = GEN(c);
+	int err = errno;
+
+	if (r > 0 && hk_enter(PL_FAM_NET)) {
+		hk_http_sent_unseen(c, gen, (uint64_t)r);
+		if (__atomic_load_n(&c->ignored, __ATOMIC_RELAXED))
+			hk_conn_retire(c->fd, c);
+		hk_leave(PL_FAM_NET);
+	}
+	errno = err;
+	return r;
+}
+
+HK_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	struct hk_conn *c = hk_conn_of(out_fd);
+
+	if (__builtin_expect(!c, 1))
+		return PL_REAL(sendfile)(out_fd, in_fd, offset, count);
+	return unseen(c, PL_REAL(sendfile)(out_fd, in_fd, offset, count));
+}
+
+HK_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	struct hk_conn *c = hk_conn_of(out_fd);
+
+	if (__builtin_expect(!c, 1))
+		return PL_REAL(sendfile64)(out_fd, in_fd, offset, count);
+	return unseen(c, PL_REAL(sendfile64)(out_fd, in_fd, offset, count));
+}
+
+HK_EXPORT ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
+			 unsigned int flags)
+{
+	struct hk_conn *c = hk_conn_of(fd_out);
+
+	if (__builtin_expect(!c, 1))
+		return PL_REAL(splice)(fd_in, off_in, fd_out, off_out, len, flags);
+	return unseen(c, PL_REAL(splice)(fd_in, off_in, fd_out, off_out, len, flags));
 }
 
 /* ------------------------------------------------------------------ */

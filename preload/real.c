@@ -4,6 +4,8 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +53,9 @@ void pl_real_init(void)
 	PL_REAL(dup2);
 	PL_REAL(dup3);
 	PL_REAL(shutdown);
+	PL_REAL(sendfile);
+	PL_REAL(sendfile64);
+	PL_REAL(splice);
 	PL_REAL(socket);
 	PL_REAL(socketpair);
 	PL_REAL(connect);

@@ -15,6 +15,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
+
 /* The FORTIFY entry points (glibc declares them only under _FORTIFY_SOURCE). */
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
@@ -43,6 +45,9 @@ struct pl_real {
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
 	int (*shutdown)(int, int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*sendfile64)(int, int, off_t *, size_t);
+	ssize_t (*splice)(int, loff_t *, int, loff_t *, size_t, unsigned int);
 	int (*socket)(int, int, int);
 	int (*socketpair)(int, int, int, int[2]);
 	int (*connect)(int, const struct sockaddr *, socklen_t);

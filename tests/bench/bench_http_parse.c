@@ -2,6 +2,7 @@
  * bench_http_parse.c - throughput of hooks/http_parse.c on one core, for
  * the work it does inside every read and write of a traced HTTP program:
  *
+ *   http_parse_head_bytes 300               the size of that head
  *   http_parse_head_300b_mb_per_sec <n>     a typical 300-byte request head
  *   http_parse_head_300b_ns <n>             ... per head (all its events)
  *   http_parse_response_head_mb_per_sec <n> a 200-byte response head + 2-byte body
@@ -51,7 +52,8 @@ static const char req_head[] =
 	"User-Agent: Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0\r\n"
 	"Accept: application/json\r\n"
 	"Accept-Encoding: gzip, deflate, br\r\n"
-	"Cookie: session=6f1c2a9b8e7d4c3b2a19\r\n"
+	"Accept-Language: en-US,en;q=0.5\r\n"
+	"Cookie: session=6f1c2a9b8e7d\r\n"
 	"Connection: keep-alive\r\n"
 	"\r\n";
 
@@ -109,6 +111,7 @@ int main(int argc, char **argv)
 
 	if (secs <= 0)
 		secs = 1.0;
+	printf("http_parse_head_bytes %zu\n", sizeof(req_head) - 1);
 	printf("http_parse_head_300b_mb_per_sec %.0f\n",
 	       run(HK_HTTP_REQUEST, (const uint8_t *)req_head, sizeof(req_head) - 1, 1 << 20, secs, &ns));
 	printf("http_parse_head_300b_ns %.0f\n", ns);

@@ -18,14 +18,16 @@
 #    right before the blank line; its own traceparent is never doubled;
 #    a sweep where the kernel accepts only part of the inserted line
 #  3 non-HTTP bytes (Redis, TLS, binary, HTTP/2 preface) pass untouched
-#  4 the program's own traceparent is the only one on the wire
+#  4 the program's own traceparent is the only one on the wire; odd heads
+#    (look-alike headers, unknown method, Upgrade, CONNECT, limits); per-fd
+#    state across close/reuse and dup2
 #  5 W3C Trace Context (Level 1 and 2) through a service, w3c_check.py
 #  6 keep-alive/pipelined server: one span per request, statuses, HEAD,
 #    chunked; OTELPRELOAD_HTTP_EXCLUDE_PATHS; OTELPRELOAD_HTTP_TRACERESPONSE;
 #    a server reading with MSG_PEEK, readv, recvmsg, 1-byte reads...
 #  7 event loops (asyncio, selectors): one span per request, per connection
 #  8 client side: body until close, cut short, 100 Continue, 103, pipelined
-#    HEAD/204/404/500
+#    HEAD/204/404/500; EPIPE/SIGPIPE/ECONNRESET as without the library
 
 set -u
 set -o pipefail
@@ -235,11 +237,12 @@ if chain t1; then
 		--attr network.peer.address=127.0.0.1 --attr network.protocol.version=1.1
 	expect_count "1 front's CLIENT span: url.full names the back service" 1 "$F" \
 		--kind 3 --res service.name=front --name GET --attr url.full="http://127.0.0.1:$BACK_PORT/hello"
+	# (on CLIENT spans user_agent.original is Opt-In in the semantic
+	# conventions and FIELD-NOTES 8 leaves it out: not asserted there)
 	ua=$(spans get "$F" --field attributes.user_agent.original --kind 2 --res service.name=front 2>/dev/null)
-	ua_c=$(spans get "$F" --field attributes.user_agent.original --kind 3 --res service.name=wget 2>/dev/null)
-	case "$ua|$ua_c" in
-	Wget/*"|"Wget/*) ok "1 user_agent.original is wget's User-Agent on both sides ($ua)" ;;
-	*) not_ok "1 user_agent.original is wget's User-Agent on both sides" "server: $ua" "client: $ua_c" ;;
+	case $ua in
+	Wget/*) ok "1 front's SERVER span: user_agent.original is wget's User-Agent ($ua)" ;;
+	*) not_ok "1 front's SERVER span: user_agent.original is wget's User-Agent" "got: $ua" ;;
 	esac
 	within "1 front's SERVER span lies within wget's CLIENT span" "$F" "$AS" "$W"
 	within "1 back's SERVER span lies within front's CLIENT span" "$F" "$BS" "$AC"
@@ -505,6 +508,41 @@ else
 	not_ok "4 recorder started"
 fi
 
+# Odd heads: look-alike headers, unknown methods, Upgrade, CONNECT, limits.
+D=$OUT/t4-odd.d
+rm -rf "$D"
+mkdir -p "$D"
+F=$OUT/t4-odd.jsonl
+rm -f "$F"
+if bg t4-odd-rec plain -- "$PY" "$PROGS/recorder.py" --dir "$D" --raw; then
+	rec=$BG_PID
+	traced t4-odd OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$F" -- \
+		"$PY" "$PROGS/odd_client.py" "$BG_PORT" "$D"
+	wait_for "[ \$(ls '$D' | grep -c '^got-.*\\.done\$') -ge 11 ]" 10
+	end_pid "$rec"
+	expect_eq "4 odd heads: the client exits 0" 0 "$RC" "$(head -n 10 "$OUT/t4-odd.err")"
+	relay "4 odd heads:" env -u LD_PRELOAD "$PY" "$PROGS/odd_check.py" "$D" 11
+	expect_count "4 odd heads: FOO is http.request.method _OTHER, method_original FOO, span name HTTP" 1 "$F" \
+		--kind 3 --name HTTP --attr http.request.method=_OTHER --attr http.request.method_original=FOO
+else
+	not_ok "4 odd heads: recorder started"
+fi
+
+# Per-fd state follows the fd: close and reuse, dup2 over a half-written head.
+D=$OUT/t4-fd.d
+rm -rf "$D"
+mkdir -p "$D"
+if bg t4-fd-rec plain -- "$PY" "$PROGS/recorder.py" --dir "$D" --raw; then
+	rec=$BG_PID
+	traced t4-fd OTEL_TRACES_EXPORTER=none -- "$PY" "$PROGS/fd_client.py" "$BG_PORT" "$D"
+	wait_for "[ \$(ls '$D' | grep -c '^got-.*\\.done\$') -ge 4 ]" 10
+	end_pid "$rec"
+	expect_eq "4 fd reuse: the client exits 0" 0 "$RC" "$(head -n 10 "$OUT/t4-fd.err")"
+	relay "4 fd reuse:" env -u LD_PRELOAD "$PY" "$PROGS/odd_check.py" "$D" 4
+else
+	not_ok "4 fd reuse: recorder started"
+fi
+
 ###########################################################################
 # 5. W3C Trace Context through a preloaded service.
 
@@ -654,6 +692,35 @@ if bg t8-srv plain -- "$PY" "$PROGS/edge_server.py" --dir "$D"; then
 		"$(cat "$D"/got-*.bin | tr -d '\r' | grep -cE '^traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]$') $(cat "$D"/got-*.bin | tr -d '\r' | grep -c '^helloGET /after HTTP/1.1$')"
 else
 	not_ok "8 edge server started"
+fi
+
+# SIGPIPE and EPIPE exactly as without the library (FIELD-NOTES 2: the
+# caller's MSG_NOSIGNAL is kept; a plain write still raises SIGPIPE).
+D=$OUT/t8-pipe.d
+mkdir -p "$D"
+if bg t8-rst plain -- "$PY" "$PROGS/edge_server.py" --dir "$D" --rst; then
+	rst=$BG_PID
+	RST_PORT=$BG_PORT
+	if bg t8-open plain -- "$PY" "$PROGS/edge_server.py" --dir "$D"; then
+		open_srv=$BG_PID
+		OPEN_PORT=$BG_PORT
+		for mode in dfl-write dfl-send dfl-send-nosignal dfl-sendmsg-nosignal ign-write \
+			dfl-write-shut dfl-send-nosignal-shut ign-send-shut; do
+			port=$RST_PORT
+			case $mode in *-shut) port=$OPEN_PORT ;; esac
+			base=$(env -u LD_PRELOAD "$PY" "$PROGS/pipe_client.py" "$port" "$mode" 2>&1; echo "exit $?")
+			traced "t8-pipe-$mode" OTEL_TRACES_EXPORTER=none -- "$PY" "$PROGS/pipe_client.py" "$port" "$mode"
+			got=$(cat "$OUT/t8-pipe-$mode.out" "$OUT/t8-pipe-$mode.err"; echo "exit $RC")
+			expect_eq "8 peer reset / own shutdown, $mode: same errors, same SIGPIPE as without the library" \
+				"$(tr '\n' ' ' <<<"$base")" "$(tr '\n' ' ' <<<"$got")"
+		done
+		end_pid "$open_srv"
+	else
+		not_ok "8 SIGPIPE: server started"
+	fi
+	end_pid "$rst"
+else
+	not_ok "8 SIGPIPE: reset server started"
 fi
 
 finish

@@ -93,8 +93,10 @@ def compare(exp, got, reqs, expect_injection, ids):
             ids.append(b" ".join(m.groups()).decode())
             g = m.end()
         elif expect_injection and not own:
-            raise Mismatch("request %d: no traceparent line right before the blank line; "
-                           "received there: %s" % (i, show(got[g:g + 80])))
+            raise Mismatch("request %d%s: no traceparent line right before the blank line; "
+                           "received there: %s"
+                           % (i, " (the first: was the connection watched at all?)"
+                              if injected == 0 else "", show(got[g:g + 80])))
         own_n += own
         rest = total - pre
         if got[g:g + rest] != exp[off + pre:off + total]:

@@ -16,7 +16,10 @@ chosen by the path:
 
 Every received byte goes to DIR/got-PEERPORT.bin.
 
-usage: edge_server.py --dir DIR --port-file F
+--rst: close every accepted connection at once with a reset (SO_LINGER 0),
+reading nothing.
+
+usage: edge_server.py --dir DIR --port-file F [--rst]
 """
 
 import argparse
@@ -24,6 +27,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import sys
 import threading
 
@@ -87,6 +91,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--rst", action="store_true")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ls = socket.socket()
@@ -98,6 +103,10 @@ def main():
     os.rename(tmp, a.port_file)
     while True:
         conn, addr = ls.accept()
+        if a.rst:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            continue
         threading.Thread(target=serve, args=(conn, addr[1], a.dir), daemon=True).start()
 
 
