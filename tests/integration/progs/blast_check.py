@@ -95,8 +95,8 @@ def compare(exp, got, reqs, expect_injection, ids):
         elif expect_injection and not own:
             raise Mismatch("request %d%s: no traceparent line right before the blank line; "
                            "received there: %s"
-                           % (i, " (the first: was the connection watched at all?)"
-                              if injected == 0 else "", show(got[g:g + 80])))
+                           % (i, " (none inserted on this connection so far: was it watched"
+                              " at all?)" if injected == 0 else "", show(got[g:g + 80])))
         own_n += own
         rest = total - pre
         if got[g:g + rest] != exp[off + pre:off + total]:

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """
-loop_server.py - a single-threaded event-loop HTTP/1.1 server (test_http.sh
-7, preloaded): every connection is served by one thread, interleaved.
+loop_server.py - a small keep-alive HTTP/1.1 server (preloaded): in the
+event-loop modes (test_http.sh 7) every connection is served by one
+thread, interleaved.
 
   --mode asyncio    asyncio streams (epoll; recv/send on non-blocking sockets)
   --mode selectors  a hand-written selectors loop (recv/send, own buffers)
+  --mode sendfile   not an event loop: a thread per connection whose
+                    response bodies go out by os.sendfile() (test_http.sh 8)
 
 GET /r/<conn>/<n>/<status> answers <status> with body "r<conn>-<n>" (no
 body for 204), keep-alive; anything else 404. Requests have no bodies.
@@ -12,7 +15,7 @@ body for 204), keep-alive; anything else 404. Requests have no bodies.
 Binds 127.0.0.1:0, writes the port to --port-file once listening, exits
 cleanly on SIGTERM.
 
-usage: loop_server.py --mode asyncio|selectors --port-file F
+usage: loop_server.py --mode asyncio|selectors|sendfile --port-file F
 """
 
 import argparse
@@ -23,6 +26,8 @@ import selectors
 import signal
 import socket
 import sys
+import tempfile
+import threading
 
 REASON = {200: "OK", 201: "Created", 204: "No Content", 404: "Not Found", 500: "Internal Server Error"}
 
@@ -111,16 +116,57 @@ def serve_selectors(port_file):
                 sel.modify(s, selectors.EVENT_READ | (selectors.EVENT_WRITE if st[1] else 0), None)
 
 
+def serve_sendfile(port_file):
+    """Thread per connection, blocking; each response's head by sendall()
+    and its body by os.sendfile() from a temporary file."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    write_port(port_file, ls.getsockname()[1])
+
+    def conn_thread(c):
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                out = respond(head + b"\r\n\r\n")
+                h, body = out.split(b"\r\n\r\n", 1)
+                c.sendall(h + b"\r\n\r\n")
+                if body:
+                    with tempfile.TemporaryFile() as f:
+                        f.write(body)
+                        f.flush()
+                        off = 0
+                        while off < len(body):
+                            off += os.sendfile(c.fileno(), f.fileno(), off, len(body) - off)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=conn_thread, args=(c,), daemon=True).start()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=("asyncio", "selectors"), required=True)
+    ap.add_argument("--mode", choices=("asyncio", "selectors", "sendfile"), required=True)
     ap.add_argument("--port-file", required=True)
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if a.mode == "asyncio":
         asyncio.run(serve_asyncio(a.port_file))
-    else:
+    elif a.mode == "selectors":
         serve_selectors(a.port_file)
+    else:
+        serve_sendfile(a.port_file)
 
 
 if __name__ == "__main__":
