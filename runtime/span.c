@@ -144,9 +144,12 @@ static struct rt_attr *slot(struct rt_span *sp, uint8_t owner, const char *key,
 {
 	struct rt_attr *a;
 
+	/* Keys are string literals: the linker merges equal literals, so a
+	 * key set twice comes with the same pointer. Comparing pointers only
+	 * keeps this linear scan cheap on every attribute of every span. */
 	for (uint16_t i = 0; i < sp->nattrs; i++) {
 		a = &sp->attrs[i];
-		if (a->owner == owner && (a->key == key || strcmp(a->key, key) == 0))
+		if (a->key == key && a->owner == owner)
 			return a;
 	}
 	if (have >= limit || sp->nattrs >= RT_SPAN_MAX_ATTRS)

@@ -140,7 +140,8 @@ void rt_span_ctx(const struct rt_span *sp, struct rt_ctx *out);
 /* Rename; copies into the arena. */
 void rt_span_set_name(struct rt_span *sp, const char *name, size_t len);
 
-/* Attributes. key must outlive the span (a string literal). A key set twice
+/* Attributes. key must outlive the span: a string literal. A key set twice
+ * (the same literal, so the same pointer: the linker merges equal literals)
  * replaces the value. Values are truncated to the value-length limit
  * (never splitting a UTF-8 sequence); over the count limit they are
  * dropped and counted. */

@@ -16,7 +16,8 @@
 #  2 byte integrity: http_blaster (C, BLAST_MB, default 100) -> recorder:
 #    every byte arrives, plus exactly one traceparent line per request,
 #    right before the blank line; its own traceparent is never doubled;
-#    a sweep where the kernel accepts only part of the inserted line
+#    a sweep where the kernel accepts only part of the inserted line;
+#    32 threads opening the process's first connections at once
 #  3 non-HTTP bytes (Redis, TLS, binary, HTTP/2 preface) pass untouched
 #  4 the program's own traceparent is the only one on the wire; odd heads
 #    (look-alike headers, unknown method, Upgrade, CONNECT, limits); per-fd
@@ -390,7 +391,7 @@ if [ -x "$BLASTER" ]; then
 	# the recordings are twice BLAST_MB: kept only when something failed
 	[ "$_TESTS_FAILED" -eq "$failed_before" ] && rm -f "$OUT"/t2.d/*.bin
 
-	# 2d: the kernel takes only part of the inserted line (FIELD-NOTES 2,
+	# 2c: the kernel takes only part of the inserted line (FIELD-NOTES 2,
 	# k < r < k+L): 80 connections, each one write() into a full socket
 	# whose stop point walks across the line inserted into the second head.
 	if REC_HOLD_MS=300 blast t2-sweep traced -S 80; then
@@ -411,7 +412,7 @@ if [ -x "$BLASTER" ]; then
 		not_ok "2 straddle sweep: recorder started"
 	fi
 
-	# 2c: the blaster's own traceparent in some requests.
+	# 2d: the blaster's own traceparent in some requests.
 	if blast t2-own traced -m 12 -s 5 -t 40; then
 		own=$(summary_field owntp)
 		expect_eq "2 own traceparent run: blaster exit 0, no anomaly" "0 0 0" \
@@ -424,6 +425,24 @@ if [ -x "$BLASTER" ]; then
 	else
 		not_ok "2 own traceparent: recorder started"
 	fi
+fi
+
+# 2e: the process's first connections, 32 threads at the same instant: the
+# ones that race with the library's lazy set-up must be traced too.
+D=$OUT/t2-burst.d
+rm -rf "$D"
+mkdir -p "$D"
+if spawn t2-burst-rec plain -- "$PY" "$PROGS/recorder.py" --dir "$D"; then
+	rec=$BG_PID
+	traced t2-burst OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$OUT/t2-burst.jsonl" -- \
+		"$PY" "$PROGS/burst_client.py" "$BG_PORT" 32
+	wait_for "[ \$(ls '$D' | grep -c '^got-.*\\.done\$') -ge 32 ]" 10
+	end_pid "$rec"
+	expect_eq "2 32 threads open the process's first connections at once: 32 answered, 32 heads with a traceparent" \
+		"0 32 32" "$RC $(cat "$OUT/t2-burst.out") $(cat "$D"/got-*.bin | tr -d '\r' | grep -caE '^traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]$')" \
+		"$(head -n 5 "$OUT/t2-burst.err")"
+else
+	not_ok "2 burst: recorder started"
 fi
 
 ###########################################################################
