@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include "../runtime/runtime.h"
 #include "http.h"
 
 #define CHUNK 256
@@ -53,11 +54,21 @@ static bool fdtab_init(void)
 
 	if (s == 2)
 		return true;
-	if (s != 0)
-		return false;		/* failed, or another thread is mapping */
-	if (!__atomic_compare_exchange_n(&fdtab_state, &s, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
-		return false;
+	if (s == 0 && __atomic_compare_exchange_n(&fdtab_state, &s, 1, false, __ATOMIC_ACQ_REL,
+						  __ATOMIC_ACQUIRE))
+		goto map_it;
+	if (s == 1) {
+		/* Another thread is mapping (a few microseconds): wait, so its
+		 * neighbours' first connections are watched too. Bounded: a
+		 * signal handler may have interrupted the mapping thread. */
+		uint64_t until = rt_now_ns() + 100000000ull;
+
+		while ((s = __atomic_load_n(&fdtab_state, __ATOMIC_ACQUIRE)) == 1 &&
+		       rt_now_ns() < until)
+			sched_yield();
+	}
+	return s == 2;
+map_it:
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY)
 		n = rl.rlim_max > FDTAB_MAX ? FDTAB_MAX : (uint32_t)rl.rlim_max;
 	else

@@ -25,6 +25,7 @@ struct pl_tls {
 	uint8_t depth[PL_FAM_MAX];
 	uint8_t exporter;	/* this is the exporter thread */
 	uint8_t any;		/* inside any hook (sum of depths, saturating) */
+	uint8_t initialising;	/* this thread runs pl_init_slow() */
 };
 
 extern __thread struct pl_tls pl_tls __attribute__((tls_model("initial-exec")));

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -192,15 +193,32 @@ bool pl_init_slow(void)
 
 	if (s == PL_READY)
 		return true;
+	if (s == PL_INITIALISING) {
+		/* Another thread is initialising: wait for it (microseconds),
+		 * so that the connections this thread opens meanwhile are
+		 * traced too. Never for ourselves (a signal handler that
+		 * interrupted our own initialisation), never unbounded. */
+		uint64_t until;
+
+		if (pl_tls.initialising)
+			return false;
+		until = rt_now_ns() + 200000000ull;
+		while ((s = __atomic_load_n(&pl_state, __ATOMIC_ACQUIRE)) == PL_INITIALISING &&
+		       rt_now_ns() < until)
+			sched_yield();
+		return s == PL_READY;
+	}
 	if (s != PL_CAPTURED || pl_in_vfork_child())
 		return false;
 	if (!__atomic_compare_exchange_n(&pl_state, &s, PL_INITIALISING, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return s == PL_READY;
+		return pl_init_slow();	/* lost the race: wait as above */
+	pl_tls.initialising = 1;
 	saved = errno;
 	rt_config_load(&rt_cfg, env_get);
 	if (rt_cfg.disabled) {
 		__atomic_store_n(&pl_state, PL_OFF, __ATOMIC_RELEASE);
+		pl_tls.initialising = 0;
 		errno = saved;
 		return false;
 	}
@@ -209,6 +227,7 @@ bool pl_init_slow(void)
 	ex_set_hooks(pl_mark_exporter_thread, curl_ready);
 	atexit(exit_flush);
 	__atomic_store_n(&pl_state, PL_READY, __ATOMIC_RELEASE);
+	pl_tls.initialising = 0;
 	errno = saved;
 	return true;
 }

@@ -164,8 +164,10 @@ def main():
         if (m.group(1), m.group(2)) != (sp[0]["traceId"], sp[0]["spanId"]):
             probs.append("%s: traceresponse %s, server span %s-%s"
                          % (r["target"], trs[0], sp[0]["traceId"], sp[0]["spanId"]))
-        if int(m.group(3), 16) & 1 != sp[0]["flags"] & 1 and sp[0]["flags"]:
-            probs.append("%s: traceresponse flags %s, span flags %x" % (r["target"], m.group(3), sp[0]["flags"]))
+        # the sampled bit agrees with the span's W3C flags (low byte of flags)
+        if sp[0]["flags"] and (int(m.group(3), 16) & 1) != (sp[0]["flags"] & 1):
+            probs.append("%s: traceresponse flags %s, span flags %x"
+                         % (r["target"], m.group(3), sp[0]["flags"]))
     if a.traceresponse == "off":
         report("%s: no traceresponse header without OTELPRELOAD_HTTP_TRACERESPONSE" % a.script, probs)
     else:

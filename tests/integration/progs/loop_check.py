@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """
 loop_check.py - compares a server's SERVER spans with the requests its
-client made: loop_server.py/loop_client.py (test_http.sh 7) and
-read_server.py/read_client.py (test_http.sh 6); never preloaded.
+client made: loop_server.py/loop_client.py (test_http.sh 7, and 8 for the
+sendfile mode) and read_server.py/read_client.py (test_http.sh 6); never
+preloaded.
 
   loop_check.py SPANS REQUESTS LABEL
 
@@ -10,7 +11,8 @@ Checks: exactly one SERVER span per request (by url.path, each path is
 unique), no other SERVER span; each with its http.response.status_code and
 method (the request's "method", GET when absent); each span's
 network.peer.port is the port of the connection that sent that request
-(spans are correct per connection); all span ids distinct. Prints "ok - ..." / "not ok - ..." lines; exit 1 when any failed.
+(spans are correct per connection); all span ids distinct. Prints
+"ok - ..." / "not ok - ..." lines; exit 1 when any failed.
 """
 
 import collections
