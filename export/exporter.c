@@ -274,8 +274,7 @@ static void export_batch(struct rt_span **spans, size_t n)
 		RT_STAT_ADD(exported, n);
 	else
 		RT_STAT_ADD(dropped_export, n);
-	for (size_t i = 0; i < n; i++)
-		rt_pool_put(spans[i]);
+	rt_pool_put_many(spans, n);
 }
 
 static void build_resource(void)

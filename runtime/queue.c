@@ -159,6 +159,27 @@ void rt_pool_put(struct rt_span *sp)
 					      __ATOMIC_RELAXED));
 }
 
+void rt_pool_put_many(struct rt_span *const *sps, size_t n)
+{
+	uint64_t old, nw;
+	uint32_t first;
+
+	if (!n)
+		return;
+	/* Link them into a chain first, then one CAS: the exporter returns a
+	 * whole batch without bouncing the free-list head once per record. */
+	for (size_t i = 0; i + 1 < n; i++)
+		__atomic_store_n(&sps[i]->pool_next, (uint32_t)(sps[i + 1] - pool) + 1,
+				 __ATOMIC_RELAXED);
+	first = (uint32_t)(sps[0] - pool) + 1;
+	old = __atomic_load_n(&free_head, __ATOMIC_RELAXED);
+	do {
+		__atomic_store_n(&sps[n - 1]->pool_next, (uint32_t)old, __ATOMIC_RELAXED);
+		nw = ((old >> 32) + 1) << 32 | first;
+	} while (!__atomic_compare_exchange_n(&free_head, &old, nw, true, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
 static void futex_wake(void)
 {
 	__atomic_fetch_add(&wake_word, 1, __ATOMIC_RELEASE);
@@ -212,7 +233,11 @@ bool rt_queue_push(struct rt_span *sp)
 	if (!__atomic_load_n(&started, __ATOMIC_RELAXED) &&
 	    !__atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL) && starter)
 		starter();
-	if (len + 1 >= rt_cfg.bsp_batch_size)
+	/* Wake the exporter once, when a batch fills up; not on every push
+	 * after that (a futex wake is a system call on the program's
+	 * thread). The exporter drains all full batches when it wakes, and
+	 * its timer covers a kick lost in a race. */
+	if (len + 1 == rt_cfg.bsp_batch_size)
 		rt_queue_kick();
 	return true;
 }

@@ -31,6 +31,8 @@ bool rt_queue_init(void);
 struct rt_span *rt_pool_get(void);
 /* Return a record to the pool. */
 void rt_pool_put(struct rt_span *sp);
+/* Return n records (all non-NULL) with one atomic operation. */
+void rt_pool_put_many(struct rt_span *const *sps, size_t n);
 
 /* Hand a finished span to the exporter. False when the queue is full (the
  * caller still owns sp). Wakes the consumer when a batch is ready. */

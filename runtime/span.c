@@ -145,18 +145,23 @@ static struct rt_attr *slot(struct rt_span *sp, uint8_t owner, const char *key,
 	struct rt_attr *a;
 
 	/* Keys are string literals: the linker merges equal literals, so a
-	 * key set twice comes with the same pointer. Comparing pointers only
-	 * keeps this linear scan cheap on every attribute of every span. */
-	for (uint16_t i = 0; i < sp->nattrs; i++) {
-		a = &sp->attrs[i];
-		if (a->key == key && a->owner == owner)
-			return a;
+	 * key set twice comes with the same pointer. A one-word filter of the
+	 * key pointers seen skips the scan for keys never set before. */
+	uint64_t bit = 1ull << (((uintptr_t)key >> 3) & 63);
+
+	if (sp->key_bloom & bit) {
+		for (uint16_t i = 0; i < sp->nattrs; i++) {
+			a = &sp->attrs[i];
+			if (a->key == key && a->owner == owner)
+				return a;
+		}
 	}
 	if (have >= limit || sp->nattrs >= RT_SPAN_MAX_ATTRS)
 		return NULL;
 	a = &sp->attrs[sp->nattrs++];
 	a->key = key;
 	a->owner = owner;
+	sp->key_bloom |= bit;
 	if (owner == RT_OWNER_SPAN)
 		sp->nspan_attrs++;
 	return a;

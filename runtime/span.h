@@ -100,6 +100,8 @@ struct rt_span {
 
 	uint16_t nattrs;		/* used entries in attrs[] (all owners) */
 	uint16_t nspan_attrs;		/* of which owner == RT_OWNER_SPAN */
+	uint64_t key_bloom;		/* a bit per key pointer set: most keys
+					 * are new, and then no scan is needed */
 	uint32_t dropped_attrs;		/* span attributes over the limits */
 	uint8_t nevents;
 	uint8_t nlinks;

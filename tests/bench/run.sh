@@ -38,6 +38,8 @@ rss_pre=$(rss LD_PRELOAD="$LIB")
 
 "$OUT/bench_span" > "$OUT/span.txt"
 if [ -x "$OUT/bench_encode" ]; then "$OUT/bench_encode" > "$OUT/encode.txt"; else : > "$OUT/encode.txt"; fi
+# HTTP: nginx and node under wrk, pass-through instructions (callgrind).
+bash tests/bench/bench_http.sh "$BUILD" 2>"$OUT/http.log" | grep -E '^[a-z0-9_]+ [0-9.]+$' > "$OUT/http.txt" || true
 
 val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 printf '%-52s %14s %14s %10s\n' "figure" "without" "with" "ratio"
@@ -54,4 +56,19 @@ if [ -s "$OUT/encode.txt" ]; then
 	while read -r k v; do
 		printf '%-52s %14s %14s %10s\n' "$k" "-" "$v" "-"
 	done < "$OUT/encode.txt"
+fi
+h() { val "$1" "$OUT/http.txt"; }
+if [ -s "$OUT/http.txt" ]; then
+	printf '%-52s %14s %14s %10s\n' "nginx + wrk keep-alive, req/s, 100% sampling" \
+		"$(h nginx_wrk_native_rps)" "$(h nginx_wrk_lib100_rps)" "$(h nginx_ratio_100)"
+	printf '%-52s %14s %14s %10s\n' "nginx + wrk keep-alive, req/s, 10% sampling" \
+		"$(h nginx_wrk_native_rps)" "$(h nginx_wrk_lib10_rps)" "$(h nginx_ratio_10)"
+	printf '%-52s %14s %14s %10s\n' "node http server + wrk, req/s, library" \
+		"$(h node_native_rps)" "$(h node_lib_rps)" "$(h node_ratio_lib)"
+	printf '%-52s %14s %14s %10s\n' "node http server + wrk, req/s, OTel JS SDK instead" \
+		"$(h node_native_rps)" "$(h node_sdk_rps)" "$(h node_ratio_sdk)"
+	printf '%-52s %14s %14s %10s\n' "send/recv on a non-HTTP socket, instructions/call" \
+		"$(h passthrough_native_instructions_per_call)" "+$(h passthrough_instructions_per_call)" "-"
+else
+	echo "(HTTP figures: see $OUT/http.log)"
 fi
