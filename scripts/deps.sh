@@ -17,5 +17,18 @@ done
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "otelpreload: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# nginx-light must not start a system nginx: a policy-rc.d that forbids
+# service starts for the duration of the install (removed if it was ours).
+policy=/usr/sbin/policy-rc.d
+ours=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 0755 "$policy"
+	ours=1
+fi
+rc=0
+$SUDO apt-get update -qq || rc=$?
+[ $rc -eq 0 ] && { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+	--no-install-recommends "${missing[@]}" || rc=$?; }
+[ $ours -eq 1 ] && $SUDO rm -f "$policy"
+exit $rc
