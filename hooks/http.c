@@ -159,7 +159,8 @@ static void server_request(struct hk_conn *c)
 	r->connect = strcmp(c->in.method, "CONNECT") == 0;
 	r->start_ns = c->in_start_ns;
 	memset(&parent, 0, offsetof(struct rt_ctx, tracestate) + 1);
-	if (rt_cfg.props.n)
+	/* Extraction only when the head carries a context at all. */
+	if (rt_cfg.props.n && (c->in.traceparent_count || c->in.has_b3_headers))
 		rt_prop_extract(&rt_cfg.props, &c->in, hk_http_get, &parent, NULL, 0);
 	if (!parent.valid)
 		memset(&parent, 0, offsetof(struct rt_ctx, tracestate) + 1);	/* a new trace */
