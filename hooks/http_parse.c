@@ -4,13 +4,23 @@
  * chunked, until close) for one direction of one connection.
  *
  * DESIGN: one state byte plus a few counters; each call walks the caller's
- * bytes once and stops right after an event. Bytes that only need to be
+ * bytes and stops right after an event. Bytes that only need to be
  * classified or counted (request-targets, header values, reason phrases,
- * chunk extensions, bodies) are taken as runs: one table lookup per byte,
- * or one subtraction for a whole body slice. Everything a later byte
- * depends on lives in the struct, never in the position of a feed boundary,
- * so any split of the input gives the same events at the same offsets and
- * the same captured fields (the fuzz target checks exactly this).
+ * chunk extensions, bodies) are taken as runs: 16 bytes at a time, or one
+ * subtraction for a whole body slice. Everything a later byte depends on
+ * lives in the struct, never in the position of a feed boundary, so any
+ * split of the input gives the same events at the same offsets and the
+ * same captured fields (the fuzz target checks exactly this, struct bytes
+ * included).
+ *
+ * This runs inside every read and write of a traced server, so the usual
+ * head is taken by fast paths: a start line or a field line that is here
+ * whole and well-formed is checked first, then taken at once, leaving the
+ * struct exactly as the byte-wise states would (fast_fields() takes the
+ * field lines one after the other). Anything else (a line cut by the end
+ * of the buffer, an error, a value that needs the general code) is left
+ * to the byte-wise states, which also report errors. A byte is looked at
+ * by at most one fast path and the byte-wise states: O(1) per byte.
  *
  * Where RFC 9112 leaves a choice the stricter one is taken, because the
  * answer decides whether header lines are inserted into a program's bytes:
@@ -21,11 +31,15 @@
  *
  * THREADS: none of its own; see http_parse.h.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "http_parse.h"
 
 /* ------------------------------------------------------------------ bytes */
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
 
 #define C_T 0x01	/* tchar (RFC 9110 5.6.2) */
 #define C_V 0x02	/* field-vchar: VCHAR / obs-text (also request-target bytes) */
@@ -131,45 +145,155 @@ enum {
 	H_UPGRADE,
 };
 
-/* Names of interest, grouped by length for lookup(). */
-static const struct {
-	const char *name;
-	uint8_t len;
-	uint8_t id;
-} names[] = {
-	{ "b3", 2, H_B3 },
-	{ "host", 4, H_HOST },
-	{ "baggage", 7, H_BAGGAGE },
-	{ "upgrade", 7, H_UPGRADE },
-	{ "user-agent", 10, H_UA },
-	{ "tracestate", 10, H_TS },
-	{ "x-b3-flags", 10, H_XB3_FLAGS },
-	{ "connection", 10, H_CONN },
-	{ "traceparent", 11, H_TP },
-	{ "x-b3-spanid", 11, H_XB3_SPANID },
-	{ "x-b3-traceid", 12, H_XB3_TRACEID },
-	{ "x-b3-sampled", 12, H_XB3_SAMPLED },
-	{ "content-length", 14, H_CL },
-	{ "transfer-encoding", 17, H_TE },
-};
-#define NAMES_N (sizeof(names) / sizeof(names[0]))
-
-/* The header id of the lowercase name s[0..n), or H_NONE. Can't fail. */
-static uint8_t lookup(const char *s, size_t n)
+/* Unaligned loads, for comparing names a word at a time (with a string
+ * literal as s they fold to constants). */
+static inline uint64_t ld8(const void *s)
 {
-	/* first index in names[] of each length (0..17), NAMES_N: none */
-	static const uint8_t first[18] = {
-		NAMES_N, NAMES_N, 0, NAMES_N, 1, NAMES_N, NAMES_N, 2, NAMES_N, NAMES_N,
-		4, 8, 10, NAMES_N, 12, NAMES_N, NAMES_N, 13,
-	};
+	uint64_t x;
+
+	memcpy(&x, s, 8);
+	return x;
+}
+
+static inline uint32_t ld4(const void *s)
+{
+	uint32_t x;
+
+	memcpy(&x, s, 4);
+	return x;
+}
+
+static inline uint16_t ld2(const void *s)
+{
+	uint16_t x;
+
+	memcpy(&x, s, 2);
+	return x;
+}
+
+/*
+ * d[0..n) = the tchars s[0..n) with bit 5 set: lower case for letters,
+ * unchanged for digits and most symbols; '^' and '_' become '~' and DEL,
+ * which no name lookup() knows contains, so lookup() stays exact. Words
+ * at a time, the last one overlapping: writes exactly d[0..n).
+ */
+static inline void name_copy(char *d, const uint8_t *s, size_t n)
+{
+	uint64_t x;
+	uint32_t y;
 	size_t i;
 
-	if (n >= sizeof(first))
+	if (n >= 8) {
+		for (i = 0; n - i > 16; i += 8) {
+			x = ld8(s + i) | ONES * 0x20;
+			memcpy(d + i, &x, 8);
+		}
+		x = ld8(s + i) | ONES * 0x20;
+		memcpy(d + i, &x, 8);
+		x = ld8(s + n - 8) | ONES * 0x20;
+		memcpy(d + n - 8, &x, 8);
+	} else if (n >= 4) {
+		y = ld4(s) | 0x20202020u;
+		memcpy(d, &y, 4);
+		y = ld4(s + n - 4) | 0x20202020u;
+		memcpy(d + n - 4, &y, 4);
+	} else {
+		for (i = 0; i < n; i++)
+			d[i] = (char)(s[i] | 0x20);
+	}
+}
+
+/* memcpy(d, s, n) for the short copies of heads: words at a time, the
+ * last one overlapping; writes exactly d[0..n). */
+static inline void copy_short(void *d, const void *s, size_t n)
+{
+	char *dc = d;
+	const char *sc = s;
+	uint64_t x;
+	uint32_t y;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; n - i > 16; i += 8) {
+			memcpy(&x, sc + i, 8);
+			memcpy(dc + i, &x, 8);
+		}
+		memcpy(&x, sc + i, 8);
+		memcpy(dc + i, &x, 8);
+		memcpy(&x, sc + n - 8, 8);
+		memcpy(dc + n - 8, &x, 8);
+	} else if (n >= 4) {
+		memcpy(&y, sc, 4);
+		memcpy(dc, &y, 4);
+		memcpy(&y, sc + n - 4, 4);
+		memcpy(dc + n - 4, &y, 4);
+	} else {
+		for (i = 0; i < n; i++)
+			dc[i] = sc[i];
+	}
+}
+
+/*
+ * The header id of the lowercase name s[0..n), or H_NONE: b3, host,
+ * baggage, upgrade, user-agent, tracestate, x-b3-flags, connection,
+ * traceparent, x-b3-spanid, x-b3-traceid, x-b3-sampled, content-length,
+ * transfer-encoding. By length, each name compared as a few (overlapping)
+ * words that cover exactly s[0..n). Can't fail.
+ */
+static inline __attribute__((always_inline)) uint8_t lookup(const char *s, size_t n)
+{
+	uint64_t a, b;
+
+	switch (n) {
+	case 2:
+		return ld2(s) == ld2("b3") ? H_B3 : H_NONE;
+	case 4:
+		return ld4(s) == ld4("host") ? H_HOST : H_NONE;
+	case 7:
+		a = ld4(s);
+		b = ld4(s + 3);
+		if (a == ld4("bagg") && b == ld4("gage"))
+			return H_BAGGAGE;
+		if (a == ld4("upgr") && b == ld4("rade"))
+			return H_UPGRADE;
 		return H_NONE;
-	for (i = first[n]; i < NAMES_N && names[i].len == n; i++)
-		if (names[i].name[0] == s[0] && !memcmp(names[i].name, s, n))
-			return names[i].id;
-	return H_NONE;
+	case 10:
+		a = ld8(s);
+		b = ld2(s + 8);
+		if (a == ld8("user-age") && b == ld2("nt"))
+			return H_UA;
+		if (a == ld8("tracesta") && b == ld2("te"))
+			return H_TS;
+		if (a == ld8("x-b3-fla") && b == ld2("gs"))
+			return H_XB3_FLAGS;
+		if (a == ld8("connecti") && b == ld2("on"))
+			return H_CONN;
+		return H_NONE;
+	case 11:
+		a = ld8(s);
+		b = ld4(s + 7);
+		if (a == ld8("tracepar") && b == ld4("rent"))
+			return H_TP;
+		if (a == ld8("x-b3-spa") && b == ld4("anid"))
+			return H_XB3_SPANID;
+		return H_NONE;
+	case 12:
+		a = ld8(s);
+		b = ld4(s + 8);
+		if (a == ld8("x-b3-tra") && b == ld4("ceid"))
+			return H_XB3_TRACEID;
+		if (a == ld8("x-b3-sam") && b == ld4("pled"))
+			return H_XB3_SAMPLED;
+		return H_NONE;
+	case 14:
+		return ld8(s) == ld8("content-") && ld8(s + 6) == ld8("t-length") ? H_CL : H_NONE;
+	case 17:
+		return ld8(s) == ld8("transfer") && ld8(s + 8) == ld8("-encodin") && s[16] == 'g'
+			       ? H_TE
+			       : H_NONE;
+	default:
+		return H_NONE;
+	}
 }
 
 static inline bool is_captured(uint8_t id)
@@ -194,31 +318,33 @@ struct fref {
 
 #define FREF(f) ((struct fref){ &(f).len, &(f).truncated, (f).s, sizeof((f).s) })
 
+/* Where each captured field lives: offsets into struct hk_http. */
+#define FIELD_AT(f)                                                                      \
+	{ offsetof(struct hk_http, f.len), offsetof(struct hk_http, f.truncated),        \
+	  offsetof(struct hk_http, f.s), sizeof(((struct hk_http *)0)->f.s) }
+
+static const struct {
+	uint16_t len, truncated, s, cap;
+} fields[] = {
+	[H_HOST] = FIELD_AT(host),
+	[H_UA] = FIELD_AT(user_agent),
+	[H_TP] = FIELD_AT(traceparent),
+	[H_TS] = FIELD_AT(tracestate),
+	[H_BAGGAGE] = FIELD_AT(baggage),
+	[H_B3] = FIELD_AT(b3),
+	[H_XB3_TRACEID] = FIELD_AT(x_b3_traceid),
+	[H_XB3_SPANID] = FIELD_AT(x_b3_spanid),
+	[H_XB3_SAMPLED] = FIELD_AT(x_b3_sampled),
+	[H_XB3_FLAGS] = FIELD_AT(x_b3_flags),
+};
+
 /* The field that captured header id fills. id must satisfy is_captured(). */
-static struct fref field_of(struct hk_http *p, uint8_t id)
+static inline struct fref field_of(struct hk_http *p, uint8_t id)
 {
-	switch (id) {
-	case H_HOST:
-		return FREF(p->host);
-	case H_UA:
-		return FREF(p->user_agent);
-	case H_TP:
-		return FREF(p->traceparent);
-	case H_TS:
-		return FREF(p->tracestate);
-	case H_BAGGAGE:
-		return FREF(p->baggage);
-	case H_B3:
-		return FREF(p->b3);
-	case H_XB3_TRACEID:
-		return FREF(p->x_b3_traceid);
-	case H_XB3_SPANID:
-		return FREF(p->x_b3_spanid);
-	case H_XB3_SAMPLED:
-		return FREF(p->x_b3_sampled);
-	default:
-		return FREF(p->x_b3_flags);
-	}
+	char *b = (char *)p;
+
+	return (struct fref){ (uint16_t *)(void *)(b + fields[id].len), (bool *)(b + fields[id].truncated),
+			      b + fields[id].s, fields[id].cap };
 }
 
 static void field_clear(struct fref f)
@@ -441,23 +567,45 @@ static void tok_bytes(struct hk_http *p, const uint8_t *s, size_t n)
 
 /* ------------------------------------------------------------------ field lines */
 
-/*
- * The colon after a field name was read: decide what the value feeds.
- * Only the first host, user-agent, traceparent and b3 family field is
- * captured; every traceparent and tracestate field is counted. Can't fail.
- */
-static void name_done(struct hk_http *p)
+/* The header id of the name in name_buf (none in a trailer section). */
+static inline __attribute__((always_inline)) uint8_t name_id(const struct hk_http *p)
 {
-	uint8_t id = H_NONE;
+	return p->flags & F_TRAILER ? H_NONE : lookup(p->name_buf, p->name_len);
+}
 
-	if (!(p->flags & F_TRAILER))
-		id = lookup(p->name_buf, p->name_len);
+/*
+ * What the value of a field line with header id feeds: only the first
+ * host, user-agent, traceparent and b3 family field is captured; Upgrade
+ * only sets a flag. Changes nothing.
+ */
+static inline uint8_t value_id(const struct hk_http *p, uint8_t id)
+{
+	switch (id) {
+	case H_TP:
+		return p->traceparent_count ? H_NONE : id;
+	case H_HOST:
+	case H_UA:
+	case H_B3:
+	case H_XB3_TRACEID:
+	case H_XB3_SPANID:
+	case H_XB3_SAMPLED:
+	case H_XB3_FLAGS:
+		return p->seen & (1u << id) ? H_NONE : id;
+	case H_UPGRADE:
+		return H_NONE;
+	default:
+		return id;
+	}
+}
+
+/* A field line of header id: every traceparent and tracestate field is
+ * counted; the others of interest leave their marks. Can't fail. */
+static inline void name_count(struct hk_http *p, uint8_t id)
+{
 	switch (id) {
 	case H_TP:
 		if (p->traceparent_count < UINT8_MAX)
 			p->traceparent_count++;
-		if (p->traceparent_count > 1)
-			id = H_NONE;
 		break;
 	case H_TS:
 		if (p->tracestate_count < UINT8_MAX)
@@ -473,22 +621,31 @@ static void name_done(struct hk_http *p)
 	case H_HOST:
 	case H_UA:
 	case H_BAGGAGE:
-		if ((p->seen & (1u << id)) && id != H_BAGGAGE)
-			id = H_NONE;
-		else
-			p->seen |= (uint16_t)(1u << id);
+		p->seen |= (uint16_t)(1u << id);
 		break;
 	case H_TE:
 		p->flags |= F_HAS_TE;
 		break;
 	case H_UPGRADE:
 		p->upgrade = true;
-		id = H_NONE;
 		break;
 	}
-	p->hdr_id = id;
+}
+
+/* The colon after a field name was read, name_id() found id: count it,
+ * and its value feeds value_id(). Can't fail. */
+static void name_done_id(struct hk_http *p, uint8_t id)
+{
+	p->hdr_id = value_id(p, id);
+	name_count(p, id);
 	p->substate = 0;
 	p->remaining = 0;
+}
+
+/* The colon after a field name was read. Can't fail. */
+static void name_done(struct hk_http *p)
+{
+	name_done_id(p, name_id(p));
 }
 
 /*
@@ -509,6 +666,75 @@ static size_t value_bytes(struct hk_http *p, const uint8_t *s, size_t n)
 	default:
 		capture(p, s, n);
 		return n;
+	}
+}
+
+/*
+ * The common cases of a field line that is here whole: its value s[0..n)
+ * (trailing OWS included) feeds id = value_id() (not H_NONE) and is a
+ * captured single value that fits, a Content-Length of digits equal to
+ * any earlier one, or a Connection or Transfer-Encoding of one usual
+ * token. Does what value_start(), value_bytes() and field_end() would do
+ * with it (hdr_id stays H_NONE; substate, remaining and name_len are set
+ * as they would leave them) and returns true; else changes nothing and
+ * returns false.
+ */
+static inline bool value_whole(struct hk_http *p, uint8_t id, const uint8_t *s, size_t n)
+{
+	struct fref f;
+	uint64_t x;
+	size_t t;
+
+	switch (id) {
+	case H_CONN:
+	case H_TE:
+		/* Bit 5 set, these bytes can only have been the letters (or
+		 * '-') of the token, in either case. */
+		if (id == H_CONN && n == 10 && (ld8(s) | ONES * 0x20) == ld8("keep-ali") &&
+		    (ld2(s + 8) | 0x2020) == ld2("ve"))
+			p->flags |= F_KEEPALIVE;
+		else if (id == H_CONN && n == 5 && (ld4(s) | 0x20202020u) == ld4("clos") &&
+			 (s[4] | 0x20) == 'e')
+			p->conn_close = true;
+		else if (id == H_TE && n == 7 && (ld4(s) | 0x20202020u) == ld4("chun") &&
+			 (ld4(s + 3) | 0x20202020u) == ld4("nked"))
+			p->chunked = true;
+		else
+			return false;
+		name_copy(p->name_buf, s, n);	/* tok_bytes() lower-cases it */
+		p->name_len = (uint8_t)n;
+		p->substate = TK_TOKEN;
+		return true;
+	case H_CL:
+		/* 1 to 19 digits: no overflow */
+		if (n - 1 >= 19)
+			return false;
+		for (x = 0, t = 0; t < n; t++) {
+			if ((unsigned int)(s[t] - '0') > 9u)
+				return false;
+			x = x * 10 + (uint64_t)(s[t] - '0');
+		}
+		if (p->has_content_length && p->content_length != x)
+			return false;
+		p->has_content_length = true;
+		p->content_length = x;
+		p->remaining = x;
+		p->substate = CL_DIGITS;
+		return true;
+	case H_TS:
+	case H_BAGGAGE:
+		return false;
+	default:
+		f = field_of(p, id);
+		if (n >= f.cap || *f.len || *f.truncated)
+			return false;
+		copy_short(f.s, s, n);
+		f.s[n] = 0;
+		for (t = n; t && is_ws(s[t - 1]); t--)
+			;
+		f.s[t] = 0;
+		*f.len = (uint16_t)t;
+		return true;
 	}
 }
 
@@ -539,6 +765,16 @@ static bool field_end(struct hk_http *p)
 
 /* ------------------------------------------------------------------ messages */
 
+#define CLEAR_END (offsetof(struct hk_http, host.s) + 1)
+#define AFTER(a, b) (offsetof(struct hk_http, a) < offsetof(struct hk_http, b))
+_Static_assert(AFTER(req_was_connect, version_minor) && AFTER(version_minor, status) &&
+		       AFTER(status, has_content_length) && AFTER(has_content_length, chunked) &&
+		       AFTER(chunked, conn_close) && AFTER(conn_close, upgrade) &&
+		       AFTER(upgrade, until_close) && AFTER(until_close, content_length) &&
+		       AFTER(content_length, traceparent_count) &&
+		       AFTER(traceparent_count, tracestate_count) && AFTER(tracestate_count, host),
+	       "begin_message() clears version_minor .. host.s[0] at once");
+
 /* A new head starts: forget everything about the previous message. */
 static void begin_message(struct hk_http *p)
 {
@@ -550,17 +786,10 @@ static void begin_message(struct hk_http *p)
 	p->hdr_id = H_NONE;
 	p->method[0] = 0;
 	field_clear(FREF(p->target));
-	p->version_minor = 0;
-	p->status = 0;
-	p->has_content_length = false;
-	p->chunked = false;
-	p->conn_close = false;
-	p->upgrade = false;
-	p->until_close = false;
-	p->content_length = 0;
-	p->traceparent_count = 0;
-	p->tracestate_count = 0;
-	field_clear(FREF(p->host));
+	/* version_minor .. host.s[0] in one go: status, the flags,
+	 * content_length, the counts, host's len and truncated (and
+	 * padding, which is zero anyway) */
+	memset(&p->version_minor, 0, CLEAR_END - offsetof(struct hk_http, version_minor));
 	field_clear(FREF(p->user_agent));
 	field_clear(FREF(p->traceparent));
 	field_clear(FREF(p->tracestate));
@@ -645,25 +874,6 @@ static inline size_t line_room(const struct hk_http *p, size_t i, size_t len)
 	return len - i < room ? len - i : room;
 }
 
-/*
- * d[0..n) = the tchars s[0..n) with bit 5 set: lower case for letters,
- * unchanged for digits and most symbols; '^' and '_' become '~' and DEL,
- * which no name in names[] contains, so lookup() stays exact.
- */
-static inline void name_copy(char *d, const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	uint64_t x;
-
-	for (; n - i >= 8; i += 8) {
-		memcpy(&x, s + i, 8);
-		x |= 0x2020202020202020ull;
-		memcpy(d + i, &x, 8);
-	}
-	for (; i < n; i++)
-		d[i] = (char)(s[i] | 0x20);
-}
-
 /* How many bytes from s[0..n) are in class mask. */
 static inline size_t span(const uint8_t *s, size_t n, uint8_t mask)
 {
@@ -685,93 +895,313 @@ static inline size_t span(const uint8_t *s, size_t n, uint8_t mask)
 	return j;
 }
 
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
+/*
+ * Runs are classified 16 bytes at a time (GCC vector extensions: SSE2 on
+ * x86-64, NEON on arm64, plain words elsewhere), one bit per byte.
+ */
+typedef uint8_t v16 __attribute__((vector_size(16)));
+typedef int8_t v16s __attribute__((vector_size(16)));	/* also compare results: 0 or -1 */
 
-/* Non-zero when some byte of x is below v (v <= 128): the classic
- * "hasless" word trick, exact as a yes/no answer. */
-static inline uint64_t has_less(uint64_t x, uint8_t v)
+#define SPLAT(c) ((v16){ c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c })
+
+static inline v16 ld16(const uint8_t *s)
 {
-	return (x - ONES * v) & ~x & HIGHS;
+	v16 x;
+
+	memcpy(&x, s, 16);
+	return x;
+}
+
+/* Bit k set when lane k of m is set. */
+static inline unsigned int lanes(v16s m)
+{
+#if defined(__SSE2__)
+	return (unsigned int)__builtin_ia32_pmovmskb128((__attribute__((vector_size(16))) char)m);
+#else
+	uint64_t lo, hi;
+
+	memcpy(&lo, &m, 8);
+	memcpy(&hi, (char *)&m + 8, 8);
+	return (unsigned int)(((lo & HIGHS) * 0x0002040810204081ull) >> 56) |
+	       (unsigned int)(((hi & HIGHS) * 0x0002040810204081ull) >> 56) << 8;
+#endif
+}
+
+/* Bytes of x outside the class of runs: below lo, or DEL. */
+static inline unsigned int run_stops(v16 x, uint8_t lo)
+{
+	return lanes((v16s)((x < SPLAT(lo)) | (x == SPLAT(0x7f))));
+}
+
+/* Bytes of x that are not a letter, a digit or '-': the tchars of usual
+ * field names, the others are looked up when met. (A range [a, b] is one
+ * signed compare once a maps to -128.) */
+static inline unsigned int name_stops(v16 x)
+{
+	v16s ok = ((v16s)((x | SPLAT(0x20)) + SPLAT(0x80 - 'a')) < (v16s)SPLAT(0x80 + 26)) |
+		  ((v16s)(x + SPLAT(0x80 - '0')) < (v16s)SPLAT(0x80 + 10)) | (v16s)(x == SPLAT('-'));
+
+	return lanes(ok) ^ 0xffff;
 }
 
 /*
- * span() for the long runs: request-targets (mask C_V, lo 0x21) and
- * values, reason phrases, chunk extensions (mask C_V | C_W, lo 0x20).
- * Whole 8-byte words with no byte below lo and no DEL are in the class
- * and skipped at once; a word with such a byte (the end of the run, or an
- * HTAB) is classified byte by byte. Reads only s[0..n).
+ * The end of a run that starts at s[j]: the index of the first byte of
+ * s[j..n) that is not in the class, or n. The classes: request-target
+ * bytes (C_V: lo 0x21) and values, reason phrases, chunk extensions
+ * (C_V | C_W: lo 0x20; an HTAB costs one more step). 16 bytes at a time;
+ * fewer than 16 left are read as the 16 bytes that end at s[n], so reads
+ * stay within s[0..n): n >= 16, and all of s[0..n) may be read. O(1) per
+ * byte.
  */
-static inline size_t span_long(const uint8_t *s, size_t n, uint8_t mask, uint8_t lo)
+static inline size_t run_end16(const uint8_t *s, size_t j, size_t n, uint8_t lo)
 {
-	size_t j = 0, end;
-	uint64_t x;
+	unsigned int m;
 
 	for (;;) {
-		while (n - j >= 8) {
-			memcpy(&x, s + j, 8);
-			if (has_less(x, lo) | has_less(x ^ (ONES * 0x7f), 1))
-				break;
-			j += 8;
+		if (n - j > 16) {
+			m = run_stops(ld16(s + j), lo);
+			if (!m) {
+				j += 16;
+				continue;
+			}
+		} else {
+			if (j == n)
+				return n;
+			m = run_stops(ld16(s + n - 16), lo) >> (16 - (n - j));
+			if (!m)
+				return n;
 		}
-		end = n - j >= 8 ? j + 8 : n;
-		while (j < end && (cls[s[j]] & mask))
-			j++;
-		if (j < end || j == n)
+		j += (size_t)__builtin_ctz(m);
+		if (lo != 0x20 || s[j] != '\t')
 			return j;
+		j++;			/* HTAB is in the class of values */
 	}
 }
 
-size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_http_event *ev)
+/* run_end16() for any n: shorter buffers byte by byte. */
+static inline size_t run_end(const uint8_t *s, size_t j, size_t n, uint8_t lo)
 {
-	size_t i = 0, j, k;
+	uint8_t mask = lo == 0x20 ? C_V | C_W : C_V;
+
+	if (n >= 16)
+		return run_end16(s, j, n, lo);
+	while (j < n && (cls[s[j]] & mask))
+		j++;
+	return j;
+}
+
+/* run_end16() for tchars (C_T): field names. */
+static inline size_t name_end16(const uint8_t *s, size_t j, size_t n)
+{
+	unsigned int m;
+
+	for (;;) {
+		if (n - j > 16) {
+			m = name_stops(ld16(s + j));
+			if (!m) {
+				j += 16;
+				continue;
+			}
+		} else {
+			if (j == n)
+				return n;
+			m = name_stops(ld16(s + n - 16)) >> (16 - (n - j));
+			if (!m)
+				return n;
+		}
+		j += (size_t)__builtin_ctz(m);
+		if (!(cls[s[j]] & C_T))
+			return j;
+		j++;			/* a tchar of the rarer kind */
+	}
+}
+
+/* Request-target bytes s[0..n): captured while they fit. Can't fail. */
+static inline void target_bytes(struct hk_http *p, const uint8_t *s, size_t n)
+{
+	size_t k = sizeof(p->target.s) - 1 - p->target.len;
+
+	if (k > n)
+		k = n;
+	else if (k < n)
+		p->target.truncated = true;
+	copy_short(p->target.s + p->target.len, s, k);
+	p->target.len = (uint16_t)(p->target.len + k);
+	p->target.s[p->target.len] = 0;
+}
+
+/*
+ * Field lines from buf[i] (S_HDR, i < len), as long as each is here whole
+ * (up to its LF, within the line limit), well-formed, and its value feeds
+ * nothing or is one value_whole() takes: each is taken at once, leaving
+ * what the byte-wise states would leave. Returns where those go on: the
+ * end of buf, a blank line, or a line for them to take (and report, if it
+ * is wrong). Checks come before changes, or the changes are ones the
+ * byte-wise states make again.
+ */
+static size_t fast_fields(struct hk_http *p, const uint8_t *buf, size_t i, size_t len)
+{
+	/* lengths of the names lookup() knows */
+	const uint64_t lens = 1u << 2 | 1u << 4 | 1u << 7 | 1u << 10 | 1u << 11 | 1u << 12 | 1u << 14 | 1u << 17;
+	unsigned int nh = p->nheaders;
+	size_t j, v, e, k, n;
+	uint8_t id, vid;
+
+	if (len < 16)
+		return i;	/* (too short for run_end16()) */
+	/* a byte up to CR (the blank line's, or a CTL) cannot start a name */
+	while (nh < HK_HTTP_HEADERS_MAX && buf[i] > '\r') {
+		j = name_end16(buf, i, len);
+		if (j == i || j == len || buf[j] != ':')
+			break;		/* also SP/HTAB first: obs-fold */
+		/* OWS and value are one run: the value is what OWS leaves */
+		e = run_end16(buf, j + 1, len, 0x20);
+		if (e == len || e - i > HK_HTTP_LINE_MAX)
+			break;
+		k = e + (buf[e] == '\r');	/* the LF */
+		if (k == len || buf[k] != '\n')
+			break;
+		n = j - i < sizeof(p->name_buf) ? j - i : sizeof(p->name_buf);
+		name_copy(p->name_buf, buf + i, n);
+		p->name_len = (uint8_t)n;
+		p->substate = 0;
+		p->remaining = 0;
+		if ((lens >> n & 1) && (id = name_id(p)) != H_NONE) {
+			vid = value_id(p, id);
+			if (vid != H_NONE) {
+				for (v = j + 1; cls[buf[v]] & C_W; v++)
+					;	/* ends at buf[e] (CR or LF) at the latest */
+				if (!value_whole(p, vid, buf + v, e - v))
+					break;
+			}
+			name_count(p, id);
+		}
+		p->line_len = (uint32_t)(e - i);
+		nh++;
+		i = k + 1;
+		if (i == len)
+			break;
+	}
+	p->nheaders = (uint16_t)nh;
+	return i;
+}
+
+/*
+ * Between messages (S_IDLE, S_IDLE_LF), len > 0: skip empty lines; the
+ * first byte of a head starts the message (HK_EV_HEAD_START).
+ */
+static size_t parse_idle(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_http_event *ev)
+{
+	size_t i;
 	uint8_t c;
 
-	*ev = HK_EV_NONE;
-	switch (p->state) {
-	case S_NOT_HTTP:
-	case S_BODY_EOF:
-		return len;
-	case S_DONE_PENDING:
-		p->state = (p->flags & F_TUNNEL) ? S_NOT_HTTP : S_IDLE;
-		*ev = HK_EV_MSG_DONE;
-		return 0;
-	}
-	while (i < len) {
+	for (i = 0; i < len; i++) {
 		c = buf[i];
-		switch (p->state) {
-		case S_IDLE:
-			if (c == '\n') {
-				i++;
-				break;
-			}
-			if (c == '\r') {
-				p->state = S_IDLE_LF;
-				i++;
-				break;
-			}
-			if (p->kind == HK_HTTP_REQUEST ? !(cls[c] & C_T) : c != 'H')
-				goto not_http;
-			begin_message(p);
-			p->line_len = 1;
-			if (p->kind == HK_HTTP_REQUEST) {
-				p->method[0] = (char)c;
-				p->method[1] = 0;
-				p->name_len = 1;
-				p->state = S_METHOD;
-			} else {
-				p->substate = 1;
-				p->state = S_VERSION;
-			}
-			*ev = HK_EV_HEAD_START;
-			return i + 1;
-		case S_IDLE_LF:
+		if (p->state == S_IDLE_LF) {
 			if (c != '\n')
 				goto not_http;
 			p->state = S_IDLE;
-			i++;
-			break;
+			continue;
+		}
+		if (c == '\n')
+			continue;
+		if (c == '\r') {
+			p->state = S_IDLE_LF;
+			continue;
+		}
+		if (p->kind == HK_HTTP_REQUEST ? !(cls[c] & C_T) : c != 'H')
+			goto not_http;
+		begin_message(p);
+		p->line_len = 1;
+		if (p->kind == HK_HTTP_REQUEST) {
+			p->method[0] = (char)c;
+			p->method[1] = 0;
+			p->name_len = 1;
+			p->state = S_METHOD;
+		} else {
+			p->substate = 1;
+			p->state = S_VERSION;
+		}
+		*ev = HK_EV_HEAD_START;
+		return i + 1;
+	}
+	*ev = HK_EV_NONE;
+	return len;
+
+not_http:
+	p->state = S_NOT_HTTP;
+	*ev = HK_EV_NOT_HTTP;
+	return i + 1;
+}
+
+/* The blank line after BLANK_LINE (S_BLANK, S_BLANK_LF), len > 0: its LF
+ * ends the head (HK_EV_HEAD_DONE) and framing() decides the body. */
+static size_t parse_blank(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_http_event *ev)
+{
+	size_t i = 0;
+	uint8_t c = buf[0];
+
+	if (p->state == S_BLANK && c == '\r') {
+		if (len == 1) {
+			p->state = S_BLANK_LF;
+			*ev = HK_EV_NONE;
+			return 1;
+		}
+		c = buf[i = 1];
+	}
+	if (c != '\n' || !framing(p)) {
+		p->state = S_NOT_HTTP;
+		*ev = HK_EV_NOT_HTTP;
+		return i + 1;
+	}
+	*ev = HK_EV_HEAD_DONE;
+	return i + 1;
+}
+
+/* Everything else: heads after their first byte, chunked bodies. len > 0. */
+static __attribute__((noinline)) size_t parse_rest(struct hk_http *p, const uint8_t *buf, size_t len,
+						   enum hk_http_event *ev)
+{
+	size_t i = 0, j, k, e, lim;
+	uint8_t c;
+
+	*ev = HK_EV_NONE;
+	while (i < len) {
+		c = buf[i];
+		switch (p->state) {
 		case S_METHOD:
+			/* The common case: the rest of the request line is here
+			 * (within the line limit) and well-formed: taken at once.
+			 * Anything else is left, unchanged, to the byte-wise
+			 * states below, which also report what is wrong. */
+			lim = i + line_room(p, i, len);
+			j = i + span(buf + i, lim - i, C_T);	/* method end */
+			if (j - i + p->name_len > HK_HTTP_METHOD_MAX || j + 1 >= lim || buf[j] != ' ' ||
+			    !(cls[buf[j + 1]] & C_V))
+				goto method;
+			e = run_end(buf, j + 1, lim, 0x21);	/* target end */
+			if (lim - e < 10 || ld8(buf + e) != ld8(" HTTP/1.") ||
+			    (unsigned int)(buf[e + 8] - '0') > 9u)
+				goto method;
+			k = e + 9;
+			if (buf[k] == '\r' && ++k == len)
+				goto method;
+			if (buf[k] != '\n')
+				goto method;
+			copy_short(p->method + p->name_len, buf + i, j - i);
+			p->name_len = (uint8_t)(p->name_len + (j - i));
+			p->method[p->name_len] = 0;
+			target_bytes(p, buf + j + 1, e - (j + 1));
+			p->version_minor = (uint8_t)(buf[e + 8] - '0');
+			p->substate = 7;
+			p->line_len += (uint32_t)(e + 9 - i);
+			p->state = S_HDR;
+			i = k + 1;
+			if (i == len)
+				return i;
+			c = buf[i];
+			goto hdr;
+method:
 			while (cls[c] & C_T) {
 				if (p->name_len >= HK_HTTP_METHOD_MAX)
 					goto not_http;
@@ -793,15 +1223,8 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 			p->state = S_TARGET;
 			__attribute__((fallthrough));
 		case S_TARGET:
-			j = span_long(buf + i, line_room(p, i, len), C_V, 0x21);
-			k = sizeof(p->target.s) - 1 - p->target.len;
-			if (k > j)
-				k = j;
-			else if (k < j)
-				p->target.truncated = true;
-			memcpy(p->target.s + p->target.len, buf + i, k);
-			p->target.len = (uint16_t)(p->target.len + k);
-			p->target.s[p->target.len] = 0;
+			j = run_end(buf, i, i + line_room(p, i, len), 0x21) - i;
+			target_bytes(p, buf + i, j);
 			p->line_len += (uint32_t)j;
 			i += j;
 			if (i == len)
@@ -813,6 +1236,37 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 			i++;
 			break;
 		case S_VERSION:
+			/* The common case, as for the request line: the status
+			 * line after its 'H' is here and well-formed. */
+			lim = i + line_room(p, i, len);
+			if (p->substate != 1 || p->kind != HK_HTTP_RESPONSE || lim - i < 12)
+				goto version;
+			if ((ld8(buf + i) & 0xffffffffffffull) != (ld8("TTP/1.  ") & 0xffffffffffffull) ||
+			    (unsigned int)(buf[i + 6] - '0') > 9u || buf[i + 7] != ' ' ||
+			    (unsigned int)(buf[i + 8] - '1') > 8u || (unsigned int)(buf[i + 9] - '0') > 9u ||
+			    (unsigned int)(buf[i + 10] - '0') > 9u)
+				goto version;
+			e = i + 11;		/* reason end */
+			if (buf[e] == ' ')
+				e = run_end(buf, e + 1, lim, 0x20);
+			if (e == lim)
+				goto version;
+			k = e;
+			if (buf[k] == '\r' && ++k == len)
+				goto version;
+			if (buf[k] != '\n')
+				goto version;
+			p->version_minor = (uint8_t)(buf[i + 6] - '0');
+			p->status = (uint16_t)(buf[i + 8] * 100 + buf[i + 9] * 10 + buf[i + 10] - '0' * 111);
+			p->substate = 3;
+			p->line_len += (uint32_t)(e - i);
+			p->state = S_HDR;
+			i = k + 1;
+			if (i == len)
+				return i;
+			c = buf[i];
+			goto hdr;
+version:
 			for (;;) {
 				if (c != (uint8_t)"HTTP/1."[p->substate] || !LINE_OK(p))
 					goto not_http;
@@ -884,7 +1338,7 @@ start_line_end:
 				goto start_line_end;
 			goto not_http;
 		case S_REASON:
-			i += j = span_long(buf + i, line_room(p, i, len), C_V | C_W, 0x20);
+			i += j = run_end(buf, i, i + line_room(p, i, len), 0x20) - i;
 			p->line_len += (uint32_t)j;
 			if (i == len)
 				break;
@@ -894,6 +1348,10 @@ start_line_end:
 			goto not_http;
 		case S_HDR:
 hdr:
+			i = fast_fields(p, buf, i, len);
+			if (i == len)
+				return i;
+			c = buf[i];
 			if (c == '\r' || c == '\n') {
 				if (p->flags & F_TRAILER) {
 					if (c == '\n')
@@ -949,7 +1407,7 @@ hdr:
 			p->state = S_VALUE;
 			__attribute__((fallthrough));
 		case S_VALUE:
-			j = span_long(buf + i, line_room(p, i, len), C_V | C_W, 0x20);
+			j = run_end(buf, i, i + line_room(p, i, len), 0x20) - i;
 			k = value_bytes(p, buf + i, j);
 			if (k < j) {
 				p->line_len += (uint32_t)k;
@@ -976,34 +1434,10 @@ value_end:
 				return i;
 			c = buf[i];
 			goto hdr;
-		case S_BLANK:
-			if (c == '\r') {
-				p->state = S_BLANK_LF;
-				i++;
-				break;
-			}
-			__attribute__((fallthrough));
-		case S_BLANK_LF:
-			if (c != '\n' || !framing(p))
-				goto not_http;
-			*ev = HK_EV_HEAD_DONE;
-			return i + 1;
 		case S_TRAILER_LF:
 			if (c != '\n')
 				goto not_http;
 			goto msg_done;
-		case S_BODY_CL:
-			k = len - i;
-			if (k > p->remaining)
-				k = (size_t)p->remaining;
-			i += k;
-			p->remaining -= k;
-			if (!p->remaining) {
-				p->state = S_IDLE;
-				*ev = HK_EV_MSG_DONE;
-				return i;
-			}
-			break;
 		case S_CHUNK_SIZE:
 			if (cls[c] & C_H) {
 				if (p->substate == 16 || !LINE_OK(p))
@@ -1029,7 +1463,7 @@ value_end:
 				goto not_http;
 			goto chunk_line_done;
 		case S_CHUNK_EXT:
-			i += j = span_long(buf + i, line_room(p, i, len), C_V | C_W, 0x20);
+			i += j = run_end(buf, i, i + line_room(p, i, len), 0x20) - i;
 			p->line_len += (uint32_t)j;
 			if (i == len)
 				break;
@@ -1079,7 +1513,7 @@ chunk_line_done:
 			p->line_len = 0;
 			i++;
 			break;
-		default:		/* S_NOT_HTTP, S_BODY_EOF, S_DONE_PENDING: not reached */
+		default:		/* the states of hk_http_feed(): not reached */
 			return len;
 		}
 	}
@@ -1093,6 +1527,46 @@ not_http:
 	p->state = S_NOT_HTTP;
 	*ev = HK_EV_NOT_HTTP;
 	return i + 1;
+}
+
+/*
+ * The states a call can only start in (each ends its call, or was entered
+ * when a call ended) are taken here, without parse_rest(): four of the five
+ * calls of a typical message are short.
+ */
+size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_http_event *ev)
+{
+	uint64_t k;
+
+	if (p->state == S_DONE_PENDING) {
+		p->state = (p->flags & F_TUNNEL) ? S_NOT_HTTP : S_IDLE;
+		*ev = HK_EV_MSG_DONE;
+		return 0;
+	}
+	*ev = HK_EV_NONE;
+	if (!len)
+		return 0;
+	switch (p->state) {
+	case S_NOT_HTTP:
+	case S_BODY_EOF:
+		return len;
+	case S_IDLE:
+	case S_IDLE_LF:
+		return parse_idle(p, buf, len, ev);
+	case S_BLANK:
+	case S_BLANK_LF:
+		return parse_blank(p, buf, len, ev);
+	case S_BODY_CL:
+		k = len < p->remaining ? len : p->remaining;
+		p->remaining -= k;
+		if (!p->remaining) {
+			p->state = S_IDLE;
+			*ev = HK_EV_MSG_DONE;
+		}
+		return (size_t)k;
+	default:
+		return parse_rest(p, buf, len, ev);
+	}
 }
 
 uint64_t hk_http_skip(struct hk_http *p, uint64_t n, enum hk_http_event *ev)

@@ -8,12 +8,23 @@
  *   http_parse_response_head_mb_per_sec <n> a 200-byte response head + 2-byte body
  *   http_parse_body_cl_16k_mb_per_sec <n>   1 MB Content-Length body, 16 KB feeds
  *   http_parse_body_chunked_16k_mb_per_sec <n>  1 MB chunked body (16 KB chunks), 16 KB feeds
+ *   http_parse_nginx_pair_ns <n>            nginx's request head read + response
+ *                                           head written (one request, keep-alive)
  *
  * Each figure repeats its work for about `seconds` (default 1) and counts
  * only the parser's calls, with the caller loop http_parse.h recommends.
  *
+ * Instructions, deterministic: `bench_http_parse --pairs N` only feeds that
+ * nginx pair N times (a fresh message each, as on a keep-alive connection)
+ * and prints nothing. The difference of callgrind's totals at two N, over
+ * the difference of N, is the instructions per pair (the caller loop
+ * included, about 16 per call, 10 calls per pair):
+ *
+ *   for n in 1000 11000; do valgrind --tool=callgrind \
+ *     --callgrind-out-file=/dev/null ./bench_http_parse --pairs $n 2>&1 | grep Collected; done
+ *
  * Build: gcc -std=gnu11 -D_GNU_SOURCE -O2 tests/bench/bench_http_parse.c -o bench_http_parse
- * Usage: bench_http_parse [seconds per figure]
+ * Usage: bench_http_parse [seconds per figure] | bench_http_parse --pairs N
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +42,7 @@ static double now(void)
 }
 
 /* Feeds buf[0..len) with the recommended loop; returns the events seen. */
-static unsigned int feed(struct hk_http *p, const uint8_t *buf, size_t len)
+static __attribute__((noinline)) unsigned int feed(struct hk_http *p, const uint8_t *buf, size_t len)
 {
 	enum hk_http_event ev;
 	unsigned int events = 0;
@@ -67,6 +78,50 @@ static const char rsp_head[] =
 	"Content-Length: 2\r\n"
 	"\r\n"
 	"{}";
+
+/* What nginx reads and writes for one request of wrk's (an empty 204). */
+static const char nginx_req[] = "GET /empty HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\n\r\n";
+
+static const char nginx_rsp[] =
+	"HTTP/1.1 204 No Content\r\n"
+	"Server: nginx/1.22.1\r\n"
+	"Date: Sat, 21 Nov 2026 06:50:00 GMT\r\n"
+	"Connection: keep-alive\r\n"
+	"\r\n";
+
+/* n nginx pairs; returns the events seen (8 per pair). */
+static uint64_t nginx_pairs(struct hk_http *in, struct hk_http *out, uint64_t n)
+{
+	uint64_t events = 0, i;
+
+	for (i = 0; i < n; i++) {
+		events += feed(in, (const uint8_t *)nginx_req, sizeof(nginx_req) - 1);
+		events += feed(out, (const uint8_t *)nginx_rsp, sizeof(nginx_rsp) - 1);
+	}
+	return events;
+}
+
+/* ns per nginx pair, repeated for about secs. */
+static double run_nginx(double secs)
+{
+	static struct hk_http in, out;
+	uint64_t pairs = 0, events = 0;
+	double t0, t;
+
+	hk_http_init(&in, HK_HTTP_REQUEST);
+	hk_http_init(&out, HK_HTTP_RESPONSE);
+	t0 = now();
+	do {
+		events += nginx_pairs(&in, &out, 1024);
+		pairs += 1024;
+		t = now() - t0;
+	} while (t < secs);
+	if (events != pairs * 8 || !hk_http_idle(&in) || !hk_http_idle(&out)) {
+		fprintf(stderr, "bench_http_parse: nginx pair not parsed as expected\n");
+		exit(1);
+	}
+	return t * 1e9 / (double)pairs;
+}
 
 /* MB/s of feeding msg (len bytes) over and over to one parser, the message
  * pieces cut at feed bytes. */
@@ -109,6 +164,16 @@ int main(int argc, char **argv)
 	uint8_t *m;
 	int i;
 
+	if (argc > 2 && !strcmp(argv[1], "--pairs")) {
+		static struct hk_http in, out;
+		uint64_t pairs = strtoull(argv[2], NULL, 10);
+
+		hk_http_init(&in, HK_HTTP_REQUEST);
+		hk_http_init(&out, HK_HTTP_RESPONSE);
+		return nginx_pairs(&in, &out, pairs) == pairs * 8 && hk_http_idle(&in) && hk_http_idle(&out)
+			       ? 0
+			       : 1;
+	}
 	if (secs <= 0)
 		secs = 1.0;
 	printf("http_parse_head_bytes %zu\n", sizeof(req_head) - 1);
@@ -136,5 +201,6 @@ int main(int argc, char **argv)
 	n += (size_t)sprintf((char *)m + n, "0\r\n\r\n");
 	printf("http_parse_body_chunked_16k_mb_per_sec %.0f\n", run(HK_HTTP_REQUEST, m, n, 16384, secs, NULL));
 	free(m);
+	printf("http_parse_nginx_pair_ns %.1f\n", run_nginx(secs));
 	return 0;
 }
