@@ -120,13 +120,65 @@ static char **prepare(char *const envp[])
 	return e.env;
 }
 
+/*
+ * A vfork child (python's subprocess, posix_spawn through a shell...) runs
+ * on the parent's memory: nothing may be allocated, flushed or written
+ * there. The environment for the new image is built on this stack instead,
+ * with TRACEPARENT (and TRACESTATE) of the span the thread is in, when
+ * there is one and tracecontext is configured. Returns false when there is
+ * nothing to pass (the caller then execs with envp unchanged).
+ */
+#define VFORK_ENV_MAX 4096
+
+static bool has_tracecontext(void)
+{
+	for (uint8_t i = 0; i < rt_cfg.props.n; i++)
+		if (rt_cfg.props.list[i] == RT_PROP_TRACECONTEXT)
+			return true;
+	return false;
+}
+
+#define VFORK_ENV(envp, nenv, tpbuf, tsbuf)						\
+	size_t n_ = 0, k_ = 0;								\
+	struct rt_ctx ctx_;								\
+	bool use_ = __atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) == PL_READY &&		\
+		    has_tracecontext() && rt_ctx_current_span(&ctx_) && ctx_.valid &&	\
+		    !ctx_.remote;							\
+	while (use_ && (envp) && (envp)[n_] && n_ < VFORK_ENV_MAX)			\
+		n_++;									\
+	if (use_ && (envp) && (envp)[n_])						\
+		use_ = false;		/* absurdly many variables: leave them */	\
+	char *nenv[use_ ? n_ + 3 : 1];							\
+	char tpbuf[sizeof("TRACEPARENT=") + 56];					\
+	char tsbuf[sizeof("TRACESTATE=") + RT_TRACESTATE_MAX + 1];			\
+	if (use_) {									\
+		for (size_t i_ = 0; i_ < n_; i_++)					\
+			if (!carrier_key((envp)[i_], "traceparent") &&			\
+			    !carrier_key((envp)[i_], "tracestate"))			\
+				nenv[k_++] = (envp)[i_];				\
+		memcpy(tpbuf, "TRACEPARENT=", 12);					\
+		rt_traceparent_format(&ctx_, tpbuf + 12);				\
+		nenv[k_++] = tpbuf;							\
+		if (ctx_.tracestate[0]) {						\
+			memcpy(tsbuf, "TRACESTATE=", 11);				\
+			memcpy(tsbuf + 11, ctx_.tracestate, strlen(ctx_.tracestate) + 1); \
+			nenv[k_++] = tsbuf;						\
+		}									\
+		nenv[k_] = NULL;							\
+	}
+
 HK_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	char **nenv;
 	int rc, err;
 
-	if (!hk_enter_checked(PL_FAM_EXEC))
+	if (!hk_enter_checked(PL_FAM_EXEC)) {
+		if (pl_in_vfork_child()) {
+			VFORK_ENV(envp, venv, tp, ts);
+			return PL_REAL(execve)(path, argv, use_ ? venv : envp);
+		}
 		return PL_REAL(execve)(path, argv, envp);
+	}
 	nenv = prepare(envp);
 	rc = PL_REAL(execve)(path, argv, nenv ? nenv : envp);
 	err = errno;
@@ -141,8 +193,14 @@ HK_EXPORT int execv(const char *path, char *const argv[])
 	char **nenv;
 	int rc, err;
 
-	if (!hk_enter_checked(PL_FAM_EXEC))
+	if (!hk_enter_checked(PL_FAM_EXEC)) {
+		if (pl_in_vfork_child()) {
+			VFORK_ENV(environ, venv, tp, ts);
+			if (use_)
+				return PL_REAL(execve)(path, argv, venv);
+		}
 		return PL_REAL(execv)(path, argv);
+	}
 	nenv = prepare(environ);
 	rc = nenv ? PL_REAL(execve)(path, argv, nenv) : PL_REAL(execv)(path, argv);
 	err = errno;
@@ -157,8 +215,13 @@ HK_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	char **nenv;
 	int rc, err;
 
-	if (!hk_enter_checked(PL_FAM_EXEC))
+	if (!hk_enter_checked(PL_FAM_EXEC)) {
+		if (pl_in_vfork_child()) {
+			VFORK_ENV(envp, venv, tp, ts);
+			return PL_REAL(execvpe)(file, argv, use_ ? venv : envp);
+		}
 		return PL_REAL(execvpe)(file, argv, envp);
+	}
 	nenv = prepare(envp);
 	rc = PL_REAL(execvpe)(file, argv, nenv ? nenv : envp);
 	err = errno;
@@ -173,8 +236,14 @@ HK_EXPORT int execvp(const char *file, char *const argv[])
 	char **nenv;
 	int rc, err;
 
-	if (!hk_enter_checked(PL_FAM_EXEC))
+	if (!hk_enter_checked(PL_FAM_EXEC)) {
+		if (pl_in_vfork_child()) {
+			VFORK_ENV(environ, venv, tp, ts);
+			if (use_)
+				return PL_REAL(execvpe)(file, argv, venv);
+		}
 		return PL_REAL(execvp)(file, argv);
+	}
 	nenv = prepare(environ);
 	rc = nenv ? PL_REAL(execvpe)(file, argv, nenv) : PL_REAL(execvp)(file, argv);
 	err = errno;
@@ -189,8 +258,13 @@ HK_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	char **nenv;
 	int rc, err;
 
-	if (!hk_enter_checked(PL_FAM_EXEC))
+	if (!hk_enter_checked(PL_FAM_EXEC)) {
+		if (pl_in_vfork_child()) {
+			VFORK_ENV(envp, venv, tp, ts);
+			return PL_REAL(fexecve)(fd, argv, use_ ? venv : envp);
+		}
 		return PL_REAL(fexecve)(fd, argv, envp);
+	}
 	nenv = prepare(envp);
 	rc = PL_REAL(fexecve)(fd, argv, nenv ? nenv : envp);
 	err = errno;

@@ -110,6 +110,24 @@ void rt_ctx_process(struct rt_ctx *out)
 	*out = proc;
 }
 
+bool rt_ctx_current_span(struct rt_ctx *out)
+{
+	struct rt_thread *t = self;
+
+	if (!t)
+		return false;
+	if (t->depth) {
+		*out = t->stack[t->depth - 1];
+		return true;
+	}
+	if (t->serving_alive &&
+	    __atomic_load_n(t->serving_alive, __ATOMIC_ACQUIRE) == t->serving_val) {
+		*out = t->serving;
+		return true;
+	}
+	return false;
+}
+
 void rt_ctx_set_serving(const struct rt_ctx *ctx, const uint32_t *alive, uint32_t alive_val)
 {
 	struct rt_thread *t = rt_thread_self();

@@ -45,6 +45,11 @@ void rt_ctx_set_serving(const struct rt_ctx *ctx, const uint32_t *alive, uint32_
  */
 void rt_ctx_current(struct rt_ctx *out);
 
+/* Like rt_ctx_current, but only a span of this thread (the stack top or a
+ * still valid serving slot), and without writing anything: safe in a vfork
+ * child, which shares the parent's memory. False when there is none. */
+bool rt_ctx_current_span(struct rt_ctx *out);
+
 /* The process context (for exec: what to pass on). */
 void rt_ctx_process(struct rt_ctx *out);
 
