@@ -99,6 +99,8 @@ install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libotelpreload.so
 	install -m 0755 scripts/otelpreload $(DESTDIR)$(PREFIX)/bin/otelpreload
+	install -d $(DESTDIR)$(PREFIX)/share/otelpreload
+	install -m 0755 scripts/waterfall.py $(DESTDIR)$(PREFIX)/share/otelpreload/waterfall.py
 
 clean:
 	rm -rf build
