@@ -505,12 +505,11 @@ void ex_http_shutdown(uint64_t deadline_ns)
 	/* Wait (bounded) for the current libcurl step to end, then forbid the
 	 * next: at exit OpenSSL's cleanup runs after us. */
 	__atomic_fetch_add(&lock_waiters, 1, __ATOMIC_ACQ_REL);
-	if (pthread_mutex_timedlock(&curl_lock, &ts) == 0) {
-		__atomic_store_n(&curl_dead, true, __ATOMIC_RELEASE);
+	bool locked = pthread_mutex_timedlock(&curl_lock, &ts) == 0;
+
+	__atomic_store_n(&curl_dead, true, __ATOMIC_RELEASE);
+	if (locked)
 		pthread_mutex_unlock(&curl_lock);
-	} else {
-		__atomic_store_n(&curl_dead, true, __ATOMIC_RELEASE);
-	}
 	__atomic_fetch_sub(&lock_waiters, 1, __ATOMIC_ACQ_REL);
 }
 

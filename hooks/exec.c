@@ -31,19 +31,13 @@ struct envbuf {
 	size_t cap;
 };
 
+/* Is environment entry "NAME=..." the carrier variable for header key? */
 static bool carrier_key(const char *entry, const char *key)
 {
-	/* "TRACEPARENT" for key "traceparent": the OTel env carrier. */
-	size_t i;
+	char name[32];
+	size_t n = rt_env_carrier_name(key, name, sizeof(name));
 
-	for (i = 0; key[i]; i++) {
-		char c = key[i] >= 'a' && key[i] <= 'z' ? (char)(key[i] - 32)
-			 : key[i] == '-' ? '_' : key[i];
-
-		if (entry[i] != c)
-			return false;
-	}
-	return entry[i] == '=';
+	return strncmp(entry, name, n) == 0 && entry[n] == '=';
 }
 
 static void env_set(void *carrier, const char *key, const char *val, size_t len)
@@ -57,9 +51,7 @@ static void env_set(void *carrier, const char *key, const char *val, size_t len)
 	s = malloc(klen + len + 2);
 	if (!s)
 		return;
-	for (size_t i = 0; i < klen; i++)
-		s[i] = key[i] >= 'a' && key[i] <= 'z' ? (char)(key[i] - 32)
-		       : key[i] == '-' ? '_' : key[i];
+	rt_env_carrier_name(key, s, klen + 1);
 	s[klen] = '=';
 	memcpy(s + klen + 1, val, len);
 	s[klen + 1 + len] = 0;

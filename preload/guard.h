@@ -24,7 +24,6 @@ enum pl_family {
 struct pl_tls {
 	uint8_t depth[PL_FAM_MAX];
 	uint8_t exporter;	/* this is the exporter thread */
-	uint8_t any;		/* inside any hook (sum of depths, saturating) */
 	uint8_t initialising;	/* this thread runs pl_init_slow() */
 };
 

@@ -4,10 +4,6 @@
 #include "real.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 struct pl_real pl_real;
 
@@ -28,41 +24,4 @@ void *pl_real_resolve(const char *name, void *self, void **slot)
 
 	__atomic_store_n(slot, p, __ATOMIC_RELAXED);
 	return p;
-}
-
-void pl_real_init(void)
-{
-	PL_REAL(read);
-	PL_REAL(__read_chk);
-	PL_REAL(readv);
-	PL_REAL(recv);
-	PL_REAL(__recv_chk);
-	PL_REAL(recvfrom);
-	PL_REAL(__recvfrom_chk);
-	PL_REAL(recvmsg);
-	PL_REAL(write);
-	PL_REAL(writev);
-	PL_REAL(send);
-	PL_REAL(sendto);
-	PL_REAL(sendmsg);
-	PL_REAL(accept);
-	PL_REAL(accept4);
-	PL_REAL(close);
-	PL_REAL(close_range);
-	PL_REAL(closefrom);
-	PL_REAL(dup2);
-	PL_REAL(dup3);
-	PL_REAL(shutdown);
-	PL_REAL(sendfile);
-	PL_REAL(sendfile64);
-	PL_REAL(splice);
-	PL_REAL(socket);
-	PL_REAL(socketpair);
-	PL_REAL(connect);
-	PL_REAL(getaddrinfo);
-	PL_REAL(execve);
-	PL_REAL(execv);
-	PL_REAL(execvp);
-	PL_REAL(execvpe);
-	PL_REAL(fexecve);
 }

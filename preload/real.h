@@ -1,7 +1,7 @@
 /*
  * real.h - the table of real (next-in-search-order) symbols the hooks
- * forward to. Resolved once in the constructor; a hook called before that
- * resolves its own entry on demand (a successful dlsym does not allocate).
+ * forward to. Each entry is resolved on its hook's first call (PL_REAL), so
+ * start-up pays for none of them (a successful dlsym does not allocate).
  *
  * Like SQLite's os_unix syscall table: every call the library makes into
  * libc on behalf of the application goes through here.
@@ -62,9 +62,6 @@ struct pl_real {
 
 extern struct pl_real pl_real;
 
-/* Resolve every entry (constructor). */
-void pl_real_init(void);
-
 /* Resolve one symbol by name, never returning one of our own hooks.
  * NULL when libc has no such symbol. */
 void *pl_real_lookup(const char *name, void *self);
@@ -74,7 +71,7 @@ void *pl_real_lookup(const char *name, void *self);
  * stack frame. */
 void *pl_real_resolve(const char *name, void *self, void **slot) __attribute__((cold, noinline));
 
-/* The entry for a hook, resolved now if the constructor has not run. */
+/* The entry for a hook, resolved now on the first call. */
 #define PL_REAL(fn)								\
 	(__builtin_expect(__atomic_load_n(&pl_real.fn, __ATOMIC_RELAXED) != NULL, 1)	\
 		 ? __atomic_load_n(&pl_real.fn, __ATOMIC_RELAXED)		\

@@ -118,6 +118,20 @@ void rt_prop_extract(const struct rt_props *props, void *carrier, rt_getter get,
 void rt_prop_inject(const struct rt_props *props, const struct rt_ctx *ctx,
 		    const char *baggage, void *carrier, rt_setter set);
 
+/* The OTel environment carrier's name for header key: upper case, '-' as
+ * '_' ("traceparent" -> "TRACEPARENT", "x-b3-traceid" -> "X_B3_TRACEID").
+ * Writes at most cap bytes incl NUL into out; returns the name's length. */
+static inline size_t rt_env_carrier_name(const char *key, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; key[i] && i + 1 < cap; i++)
+		out[i] = key[i] >= 'a' && key[i] <= 'z' ? (char)(key[i] - 32)
+			 : key[i] == '-' ? '_' : key[i];
+	out[i] = 0;
+	return i;
+}
+
 /* Parse a NUL-terminated OTEL_PROPAGATORS value ("tracecontext,baggage",
  * "b3multi", "none"). Items are trimmed and matched case-insensitively
  * (OTel: enum values SHOULD be), duplicates are dropped, "none" adds

@@ -180,13 +180,9 @@ static int env_get(void *carrier, const char *key, const char **val, size_t *len
 {
 	char name[32];
 	const char *v;
-	size_t i;
 
 	(void)carrier;
-	for (i = 0; key[i] && i + 1 < sizeof(name); i++)
-		name[i] = (key[i] >= 'a' && key[i] <= 'z') ? (char)(key[i] - 32)
-			  : key[i] == '-' ? '_' : key[i];
-	name[i] = 0;
+	rt_env_carrier_name(key, name, sizeof(name));
 	v = carrier_getenv(name);
 	if (!v || !*v)
 		return 0;
