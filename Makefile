@@ -11,7 +11,9 @@ WARN := -Wall -Wextra -Wshadow -Werror
 BASE_CFLAGS := -std=gnu11 -fPIC -D_GNU_SOURCE $(WARN) -g
 OPT ?= -O2
 CFLAGS ?=
-ALL_CFLAGS = $(BASE_CFLAGS) $(OPT) -fvisibility=hidden $(CFLAGS)
+# libpq-fe.h for the libpq hooks' prototypes (the library never links libpq).
+PQ_INC := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+ALL_CFLAGS = $(BASE_CFLAGS) $(OPT) -fvisibility=hidden -I$(PQ_INC) $(CFLAGS)
 
 LIB_SRCS := $(sort $(wildcard preload/*.c hooks/*.c runtime/*.c export/*.c))
 CORE_SRCS := $(sort $(wildcard runtime/*.c export/*.c))

@@ -294,6 +294,7 @@ static void defaults(struct rt_config *cfg)
 	cfg->http_exclude[0] = 0;
 	cfg->http_traceresponse = false;
 	cfg->http_unix = false;
+	cfg->pg_sqlcommenter = false;
 	memset(&cfg->props, 0, sizeof(cfg->props));
 	cfg->exporters = RT_EXP_OTLP;
 	cfg->props.n = 2;
@@ -378,6 +379,7 @@ void rt_config_load(struct rt_config *cfg, const char *(*getenv_fn)(const char *
 			 "OTELPRELOAD_HTTP_EXCLUDE_PATHS");
 	cfg->http_traceresponse = rt_config_bool(env(getenv_fn, "OTELPRELOAD_HTTP_TRACERESPONSE"));
 	cfg->http_unix = rt_config_bool(env(getenv_fn, "OTELPRELOAD_HTTP_UNIX"));
+	cfg->pg_sqlcommenter = rt_config_bool(env(getenv_fn, "OTELPRELOAD_PG_SQLCOMMENTER"));
 	if (cfg->exit_timeout_ms > 60000) {
 		rt_warn("OTELPRELOAD_EXIT_TIMEOUT_MS capped at 60000");
 		cfg->exit_timeout_ms = 60000;

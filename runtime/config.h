@@ -72,6 +72,7 @@ struct rt_config {
 	char http_exclude[RT_CFG_STR];		/* OTELPRELOAD_HTTP_EXCLUDE_PATHS: "/a,/b" */
 	bool http_traceresponse;		/* OTELPRELOAD_HTTP_TRACERESPONSE=true */
 	bool http_unix;				/* OTELPRELOAD_HTTP_UNIX=true: AF_UNIX too */
+	bool pg_sqlcommenter;			/* OTELPRELOAD_PG_SQLCOMMENTER=true */
 	uint32_t exit_timeout_ms;		/* OTELPRELOAD_EXIT_TIMEOUT_MS */
 	bool debug;				/* OTELPRELOAD_DEBUG=true */
 };

@@ -2,9 +2,12 @@
 # Installs, only when missing, the Debian 12 packages otelpreload needs to
 # build, test and run its demo. Uses sudo when not root.
 set -euo pipefail
+# postgresql (server + psql), libpq-dev and python3-psycopg2 (Debian's, for
+# /usr/bin/python3): tests/integration/test_pq.sh and the PQexec bench row.
 PKGS=(build-essential pkg-config libcriterion-dev libcurl4-openssl-dev libcjson-dev libcjson1
       zlib1g-dev protobuf-compiler python3 curl wget iproute2 procps file binutils
-      nginx-light wrk valgrind)
+      nginx-light wrk valgrind
+      postgresql libpq-dev python3-psycopg2)
 # The interop tests and the HTTP bench run node (tests/interop); a node that
 # is already on PATH (e.g. a newer one from elsewhere) is used as it is.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

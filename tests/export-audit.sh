@@ -11,7 +11,7 @@
 #   - `nm -D --defined-only LIB` shows a defined symbol MAP does not list
 #     under global: (names may be glob patterns, as in a version script);
 #   - MAP is a named version node (it would silently stop interposition);
-#   - `readelf -d LIB` has a NEEDED entry on libcurl, libunwind, libcjson,
+#   - `readelf -d LIB` has a NEEDED entry on libpq, libcurl, libunwind, libcjson,
 #     libssl, libcrypto or libz (these are dlopen'ed when first needed).
 # Exit 2 on a usage error or a missing tool.
 
@@ -93,6 +93,9 @@ while IFS= read -r dep; do
 	libcurl.so* | libcurl-*.so* | libunwind.so* | libunwind-*.so* | \
 		libcjson.so* | libcjson_*.so* | libssl.so* | libcrypto.so* | libz.so*)
 		problem "$lib has NEEDED $dep: it must be dlopen'ed when first needed"
+		;;
+	libpq.so*)
+		problem "$lib has NEEDED $dep: the libpq hooks forward to the application's own libpq"
 		;;
 	esac
 done <<<"$needed"
