@@ -9,6 +9,7 @@
 #include "../runtime/log.h"
 
 struct ex_curl ex_curl;
+void *ex_curl_handle;
 
 static int state;		/* 0 untried, 1 loaded, -1 unavailable */
 
@@ -56,6 +57,9 @@ bool ex_curl_load(void)
 		h = dlopen("libcurl-gnutls.so.4", RTLD_LAZY | RTLD_LOCAL);
 	if (!h)
 		goto fail;
+	/* Before libcurl runs any code: its calls to its own exports reach
+	 * the hooks, which need to know where to forward them. */
+	__atomic_store_n(&ex_curl_handle, h, __ATOMIC_RELEASE);
 	SYM(global_init, "curl_global_init");
 	SYM(easy_init, "curl_easy_init");
 	SYM(easy_setopt, "curl_easy_setopt");

@@ -38,6 +38,11 @@ struct ex_curl {
 
 extern struct ex_curl ex_curl;
 
+/* The dlopen handle of the exporter's libcurl, NULL until loaded. libcurl
+ * calls its own exports through the PLT, which reach the libcurl hooks
+ * (hooks/curl.c): on the exporter's thread they forward into this copy. */
+extern void *ex_curl_handle;
+
 /* Load libcurl.so.4 (falling back to the GnuTLS flavour) and initialise it
  * once. Exporter thread only. False when it is not installed or too old
  * (the URL API needs 7.62). */

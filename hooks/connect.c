@@ -73,8 +73,11 @@ HK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	err = rc < 0 ? errno : saved;
 	if (!(rc < 0 && err == EFAULT))
 		sp = connect_span(fd, addr, len, start);
-	/* A TCP connection under way: watch it for HTTP (net.c, http.c). */
+	/* A TCP connection under way: watch it for HTTP (net.c, http.c) --
+	 * unless libcurl made it: libcurl transfers are traced (and carry
+	 * traceparent) at its API, hooks/curl.c. */
 	if ((rc == 0 || err == EINPROGRESS || err == EINTR) && addr && len >= sizeof(sa_family_t) &&
+	    !pl_tls.depth[PL_FAM_CURL] &&
 	    (sp || (addr->sa_family == AF_UNIX && rt_cfg.http_unix)))
 		hk_conn_attach(fd, HK_ROLE_CLIENT);
 	if (sp) {

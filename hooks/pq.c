@@ -261,14 +261,13 @@ void hk_pq_fork_child(void)
 
 /* ---- attributes -------------------------------------------------------- */
 
-/* Fill the connection attributes once the connection is up. */
-static void conn_attrs(struct pq_conn *r, const PGconn *c)
+/* Fill the connection attributes (what libpq says it connected, or last
+ * tried to connect, to). */
+static void conn_attrs_now(struct pq_conn *r, const PGconn *c)
 {
 	const char *db, *host, *port;
 	int p = 0;
 
-	if (r->attrs || !HELPER(PQstatus) || HELPER(PQstatus)(c) != CONNECTION_OK)
-		return;
 	db = HELPER(PQdb) ? HELPER(PQdb)(c) : NULL;
 	host = HELPER(PQhost) ? HELPER(PQhost)(c) : NULL;
 	port = HELPER(PQport) ? HELPER(PQport)(c) : NULL;
@@ -286,6 +285,13 @@ static void conn_attrs(struct pq_conn *r, const PGconn *c)
 		r->port = p == 5432 ? 0 : p;
 	}
 	r->attrs = true;
+}
+
+/* Once the connection is up: then they stay as they are. */
+static void conn_attrs(struct pq_conn *r, const PGconn *c)
+{
+	if (!r->attrs && HELPER(PQstatus) && HELPER(PQstatus)(c) == CONNECTION_OK)
+		conn_attrs_now(r, c);
 }
 
 static void set_conn_attrs(struct rt_span *sp, const struct pq_conn *r)
@@ -646,18 +652,27 @@ static void connect_end(struct rt_span *sp, const PGconn *c, bool ok)
 	if (!sp)
 		return;
 	if (c && (r = conn_get(c, true))) {
-		r->attrs = false;
-		conn_attrs(r, c);
+		conn_attrs_now(r, c);
 		set_conn_attrs(sp, r);
+		r->attrs = ok;		/* a failed attempt's target is not cached */
 	}
 	if (c && ok)
 		unwatch(c);
 	if (!ok && sp->recording) {
 		rt_span_set_cstr(sp, "error.type", "connection_failed");
-		/* libpq's connection error: host and port, no query text. */
+		/* libpq's own words (which server, which port, refused, timed
+		 * out), never the server's message (cut at its severity). */
 		e = c && HELPER(PQerrorMessage) ? HELPER(PQerrorMessage)(c) : NULL;
 		if (e && *e) {
+			const char *srv = strstr(e, "FATAL:");
+
 			n = strcspn(e, "\n");
+			if (!srv || (size_t)(srv - e) > n)
+				srv = strstr(e, "ERROR:");
+			if (srv && (size_t)(srv - e) < n)
+				n = (size_t)(srv - e);
+			while (n > 0 && (e[n - 1] == ' ' || e[n - 1] == ':'))
+				n--;
 			if (n >= sizeof(msg))
 				n = sizeof(msg) - 1;
 			memcpy(msg, e, n);

@@ -28,6 +28,7 @@
 #include "../runtime/log.h"
 #include "../runtime/queue.h"
 #include "../runtime/runtime.h"
+#include "../hooks/curl_hk.h"
 #include "../hooks/pq.h"
 #include "guard.h"
 #include "real.h"
@@ -158,12 +159,14 @@ static void start_exporter(void)
 static void fork_prepare(void)
 {
 	hk_pq_fork_prepare();
+	hk_curl_fork_prepare();
 	if (__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) == PL_READY)
 		ex_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+	hk_curl_fork_parent();
 	hk_pq_fork_parent();
 	if (__atomic_load_n(&pl_state, __ATOMIC_ACQUIRE) == PL_READY)
 		ex_fork_parent();
@@ -175,6 +178,7 @@ static void fork_child(void)
 
 	pl_pid = (int)syscall(SYS_getpid);
 	hk_pq_fork_child();
+	hk_curl_fork_child();
 	/* A thread that was initialising did not survive: start over. */
 	__atomic_compare_exchange_n(&pl_state, &s, PL_CAPTURED, false, __ATOMIC_ACQ_REL,
 				    __ATOMIC_ACQUIRE);

@@ -1,0 +1,828 @@
+/*
+ * curl.c - libcurl: one HTTP CLIENT span per transfer, and propagation
+ * through the transfer's header list (so HTTPS and HTTP/2 carry it too).
+ *
+ * Transfers. curl_easy_perform is one span covering the call; the span is
+ * the thread's current context meanwhile, so the connect span (and the
+ * DNS span, when libcurl resolves on this thread) are its children. A
+ * handle added to a multi handle starts its span in
+ * curl_multi_add_handle; the span ends when curl_multi_info_read hands
+ * out its CURLMSG_DONE (or the handle is removed or cleaned up first).
+ * curl_multi_perform and curl_multi_socket_action only raise the family's
+ * depth: everything libcurl does inside them is its own business.
+ * Only http:// and https:// URLs (or URLs without a scheme, which libcurl
+ * takes as HTTP) are traced.
+ *
+ * Propagation. For the transfer, the handle's CURLOPT_HTTPHEADER is
+ * replaced by a copy of the application's list plus traceparent (and
+ * tracestate, baggage, B3 per OTEL_PROPAGATORS); the application's list
+ * is put back when the transfer ends. A list that already has a
+ * traceparent is left alone. The socket-level HTTP injector stays quiet
+ * inside libcurl (connect.c does not watch sockets connected at libcurl
+ * depth), so a plain-HTTP request carries exactly one traceparent.
+ *
+ * Attributes (HTTP client semantic conventions): name and
+ * http.request.method from CURLINFO_EFFECTIVE_METHOD, url.full (the URL the
+ * application set, credentials and sensitive query values redacted),
+ * server.address/server.port from it, http.response.status_code,
+ * network.peer.address/port (CURLINFO_PRIMARY_IP/PORT),
+ * network.protocol.version, http.request.resend_count (redirects
+ * followed). error.type: the CURLcode's name (CURLE_COULDNT_CONNECT, ...)
+ * for a failed transfer, else the status code for 4xx/5xx; status Error.
+ *
+ * Which libcurl. libcurl calls its own exports through the PLT, and those
+ * calls reach these hooks too (one depth guard for the family: only
+ * depth-0 calls are the application's). A process can hold two libcurls:
+ * the application's (libcurl-gnutls for git) and the one the exporter
+ * loaded RTLD_LOCAL. Calls on the exporter's thread go to the exporter's
+ * copy; others to the next definition in search order (RTLD_NEXT), else —
+ * a plugin loaded libcurl RTLD_LOCAL (pycurl) — to the libcurl the calling
+ * object depends on (dladdr on the return address, then dlsym in that
+ * object's own scope), remembered per libcurl copy.
+ *
+ * THREADS: an easy handle is used by one thread at a time (libcurl's
+ * rule); the table mapping handles to records is behind a spin lock never
+ * held across a call into libcurl.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CURL_DISABLE_TYPECHECK
+#include <curl/curl.h>
+
+#include "../export/curl_dl.h"
+#include "../runtime/config.h"
+#include "../runtime/context.h"
+#include "../runtime/propagation.h"
+#include "../runtime/runtime.h"
+#include "../runtime/span.h"
+#include "curl_hk.h"
+#include "hook.h"
+#include "http_attrs.h"
+
+#define CU_BUCKETS 256
+#define CU_URL_MAX 2048			/* url.full bytes */
+#define CU_LOCALS 4			/* libcurl copies found per caller */
+
+/* ---- the real functions, per libcurl copy ------------------------------ */
+
+/* Hooked: the slot must never hold the hook itself. The helpers are not
+ * named as values anywhere (that would make the library need libcurl). */
+#define CU_HOOKED(X)								\
+	X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_reset)		\
+	X(curl_easy_duphandle) X(curl_easy_cleanup) X(curl_multi_add_handle)	\
+	X(curl_multi_remove_handle) X(curl_multi_info_read)			\
+	X(curl_multi_perform) X(curl_multi_socket_action)
+#define CU_HELPERS(X) X(curl_easy_getinfo) X(curl_slist_append) X(curl_slist_free_all)
+
+#define CU_FIELD(fn) __typeof__(&fn) fn;
+struct cu_api {
+	CU_HOOKED(CU_FIELD)
+	CU_HELPERS(CU_FIELD)
+	int ready;			/* 1 resolved, -1 not available */
+};
+
+static struct cu_api cu_next;		/* RTLD_NEXT */
+static struct cu_api cu_export;	/* the exporter's copy */
+static struct cu_api cu_local[CU_LOCALS];	/* per calling object */
+static int cu_api_lock;
+
+static void spin_lock(int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void spin_unlock(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+/* Fill api from handle h (NULL: RTLD_NEXT). The hooks themselves are
+ * never what a slot holds. */
+static void api_fill(struct cu_api *api, void *h)
+{
+#define CU_SYM(fn)								\
+	*(void **)&api->fn = h ? dlsym(h, #fn) : pl_real_lookup(#fn, NULL);	\
+	if ((void *)api->fn == (void *)fn)					\
+		api->fn = NULL;
+#define CU_HELPER(fn) *(void **)&api->fn = h ? dlsym(h, #fn) : dlsym(RTLD_NEXT, #fn);
+	CU_HOOKED(CU_SYM)
+	CU_HELPERS(CU_HELPER)
+#undef CU_SYM
+#undef CU_HELPER
+	__atomic_store_n(&api->ready, api->curl_easy_perform ? 1 : -1, __ATOMIC_RELEASE);
+}
+
+/* The libcurl copy that code at return address ra uses. Slow path. */
+static const struct cu_api *api_slow(void *ra)
+{
+	struct cu_api *api = NULL;
+	Dl_info di;
+	void *h, *perform;
+
+	spin_lock(&cu_api_lock);
+	if (!__atomic_load_n(&cu_next.ready, __ATOMIC_ACQUIRE))
+		api_fill(&cu_next, NULL);
+	if (cu_next.ready > 0) {
+		spin_unlock(&cu_api_lock);
+		return &cu_next;
+	}
+	/* RTLD_LOCAL: the libcurl in the calling object's own scope. */
+	if (dladdr(ra, &di) && di.dli_fname && di.dli_fname[0] &&
+	    (h = dlopen(di.dli_fname, RTLD_LAZY | RTLD_NOLOAD))) {
+		perform = dlsym(h, "curl_easy_perform");
+		for (int i = 0; i < CU_LOCALS && !api; i++) {
+			if (cu_local[i].ready > 0 && (void *)cu_local[i].curl_easy_perform == perform)
+				api = &cu_local[i];
+		}
+		for (int i = 0; i < CU_LOCALS && !api && perform; i++) {
+			if (!cu_local[i].ready) {
+				api_fill(&cu_local[i], h);
+				if (cu_local[i].ready > 0)
+					api = &cu_local[i];
+			}
+		}
+		/* h stays open: the copy it names is in use. */
+	}
+	spin_unlock(&cu_api_lock);
+	return api;
+}
+
+static const struct cu_api *api_export(void)
+{
+	void *h = __atomic_load_n(&ex_curl_handle, __ATOMIC_ACQUIRE);
+
+	if (__atomic_load_n(&cu_export.ready, __ATOMIC_ACQUIRE) > 0)
+		return &cu_export;
+	if (!h)
+		return NULL;
+	spin_lock(&cu_api_lock);
+	if (!cu_export.ready)
+		api_fill(&cu_export, h);
+	spin_unlock(&cu_api_lock);
+	return cu_export.ready > 0 ? &cu_export : NULL;
+}
+
+/* The libcurl copy for a call from ra on this thread; NULL when there is
+ * none (the hook then fails as libcurl fails on bad arguments). */
+static inline const struct cu_api *api_for(void *ra)
+{
+	if (__builtin_expect(pl_tls.exporter, 0))
+		return api_export();
+	if (__builtin_expect(__atomic_load_n(&cu_next.ready, __ATOMIC_ACQUIRE) > 0, 1))
+		return &cu_next;
+	return api_slow(ra);
+}
+
+/* ---- per-handle records ------------------------------------------------ */
+
+struct cu_easy {
+	const CURL *key;
+	struct cu_easy *next;
+	const struct cu_api *api;	/* the copy the handle belongs to */
+	char *url;			/* CURLOPT_URL as set (malloc'ed) */
+	struct curl_slist *app_headers;	/* CURLOPT_HTTPHEADER as set */
+	struct curl_slist *ours;	/* our copy, installed during a transfer */
+	struct rt_span *span;		/* the transfer in flight */
+	uint64_t gen;
+};
+
+static struct cu_easy *cu_tab[CU_BUCKETS];
+static int cu_tab_lock;
+
+static unsigned bucket(const CURL *h)
+{
+	uintptr_t v = (uintptr_t)h;
+
+	return (unsigned)((v >> 4) ^ (v >> 12)) % CU_BUCKETS;
+}
+
+static struct cu_easy *easy_get(const CURL *h, bool create)
+{
+	struct cu_easy *r, *n = NULL;
+	unsigned b = bucket(h);
+
+	if (!h)
+		return NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		spin_lock(&cu_tab_lock);
+		for (r = cu_tab[b]; r && r->key != h; r = r->next)
+			;
+		if (!r && n) {
+			n->next = cu_tab[b];
+			cu_tab[b] = r = n;
+			n = NULL;
+		}
+		spin_unlock(&cu_tab_lock);
+		if (r || !create)
+			break;
+		if (!(n = calloc(1, sizeof(*n))))
+			return NULL;
+		n->key = h;
+	}
+	free(n);
+	return r;
+}
+
+static struct cu_easy *easy_take(const CURL *h)
+{
+	struct cu_easy **pp, *r = NULL;
+
+	spin_lock(&cu_tab_lock);
+	for (pp = &cu_tab[bucket(h)]; *pp; pp = &(*pp)->next) {
+		if ((*pp)->key == h) {
+			r = *pp;
+			*pp = r->next;
+			break;
+		}
+	}
+	spin_unlock(&cu_tab_lock);
+	return r;
+}
+
+void hk_curl_fork_prepare(void)
+{
+	spin_lock(&cu_api_lock);
+	spin_lock(&cu_tab_lock);
+}
+
+void hk_curl_fork_parent(void)
+{
+	spin_unlock(&cu_tab_lock);
+	spin_unlock(&cu_api_lock);
+}
+
+/* The child keeps its handles' records but not the parent's transfers in
+ * flight (their spans belong to the parent's export). */
+void hk_curl_fork_child(void)
+{
+	for (unsigned b = 0; b < CU_BUCKETS; b++)
+		for (struct cu_easy *r = cu_tab[b]; r; r = r->next)
+			r->span = NULL;
+	spin_unlock(&cu_tab_lock);
+	spin_unlock(&cu_api_lock);
+}
+
+/* ---- URL -> attributes ------------------------------------------------- */
+
+/* Whether url is traced: http, https, or no scheme (libcurl's default). */
+static bool url_is_http(const char *url, const char **rest, bool *tls)
+{
+	const char *p = strstr(url, "://");
+
+	*tls = false;
+	if (!p) {
+		*rest = url;
+		return true;
+	}
+	*rest = p + 3;
+	if ((size_t)(p - url) == 4 && strncasecmp(url, "http", 4) == 0)
+		return true;
+	if ((size_t)(p - url) == 5 && strncasecmp(url, "https", 5) == 0) {
+		*tls = true;
+		return true;
+	}
+	return false;
+}
+
+/* url.full, server.address and server.port from the application's URL. */
+static void url_attrs(struct rt_span *sp, const char *url)
+{
+	char out[CU_URL_MAX], host[256];
+	const char *rest, *auth_end, *at, *hs, *he, *port_s = NULL, *q, *frag;
+	size_t n = 0, hl;
+	bool tls;
+	long port;
+
+	if (!url_is_http(url, &rest, &tls))
+		return;
+	auth_end = rest + strcspn(rest, "/?#");
+	/* userinfo: the last '@' of the authority */
+	at = NULL;
+	for (const char *p = rest; p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	hs = at ? at + 1 : rest;
+	if (*hs == '[') {
+		he = memchr(hs, ']', (size_t)(auth_end - hs));
+		he = he ? he + 1 : auth_end;
+	} else {
+		he = memchr(hs, ':', (size_t)(auth_end - hs));
+		if (!he)
+			he = auth_end;
+	}
+	if (he < auth_end && *he == ':')
+		port_s = he + 1;
+	hl = (size_t)(he - hs);
+	if (*hs == '[' && hl >= 2) {	/* server.address without brackets */
+		hs++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		return;
+	memcpy(host, hs, hl);
+	host[hl] = 0;
+	port = port_s && port_s < auth_end ? strtol(port_s, NULL, 10) : 0;
+	if (port <= 0 || port > 65535)
+		port = tls ? 443 : 80;
+	rt_span_set_str(sp, "server.address", host, hl);
+	rt_span_set_int(sp, "server.port", port);
+
+	/* url.full: scheme (http when absent), redacted userinfo, the rest
+	 * with the sensitive query values redacted. */
+	n = (size_t)snprintf(out, sizeof(out), "%s://%s", tls ? "https" : "http",
+			     at ? "REDACTED:REDACTED@" : "");
+	{
+		size_t alen = (size_t)(auth_end - (at ? at + 1 : rest));
+
+		if (n + alen >= sizeof(out))
+			return;
+		memcpy(out + n, at ? at + 1 : rest, alen);
+		n += alen;
+	}
+	q = strchr(auth_end, '?');
+	frag = strchr(auth_end, '#');
+	if (q && frag && frag < q)
+		q = NULL;
+	{
+		const char *path_end = q ? q : (frag ? frag : auth_end + strlen(auth_end));
+		size_t plen = (size_t)(path_end - auth_end);
+
+		if (n + plen >= sizeof(out))
+			plen = sizeof(out) - 1 - n;
+		memcpy(out + n, auth_end, plen);
+		n += plen;
+		if (q && n + 1 < sizeof(out)) {
+			size_t qlen = frag ? (size_t)(frag - q - 1) : strlen(q + 1);
+
+			out[n++] = '?';
+			n += hk_http_redact_query(q + 1, qlen, out + n, sizeof(out) - n);
+		}
+		if (frag && n + strlen(frag) < sizeof(out)) {
+			memcpy(out + n, frag, strlen(frag));
+			n += strlen(frag);
+		}
+	}
+	rt_span_set_str(sp, "url.full", out, n);
+}
+
+/* CURLcode names for error.type (values from curl.h). */
+#define CE(x) [x] = #x
+static const char *const curle_names[] = {
+	CE(CURLE_UNSUPPORTED_PROTOCOL), CE(CURLE_FAILED_INIT), CE(CURLE_URL_MALFORMAT),
+	CE(CURLE_NOT_BUILT_IN), CE(CURLE_COULDNT_RESOLVE_PROXY), CE(CURLE_COULDNT_RESOLVE_HOST),
+	CE(CURLE_COULDNT_CONNECT), CE(CURLE_WEIRD_SERVER_REPLY), CE(CURLE_REMOTE_ACCESS_DENIED),
+	CE(CURLE_HTTP2), CE(CURLE_PARTIAL_FILE), CE(CURLE_QUOTE_ERROR),
+	CE(CURLE_HTTP_RETURNED_ERROR), CE(CURLE_WRITE_ERROR), CE(CURLE_UPLOAD_FAILED),
+	CE(CURLE_READ_ERROR), CE(CURLE_OUT_OF_MEMORY), CE(CURLE_OPERATION_TIMEDOUT),
+	CE(CURLE_RANGE_ERROR), CE(CURLE_SSL_CONNECT_ERROR), CE(CURLE_BAD_DOWNLOAD_RESUME),
+	CE(CURLE_FILE_COULDNT_READ_FILE), CE(CURLE_FUNCTION_NOT_FOUND),
+	CE(CURLE_ABORTED_BY_CALLBACK), CE(CURLE_BAD_FUNCTION_ARGUMENT), CE(CURLE_INTERFACE_FAILED),
+	CE(CURLE_TOO_MANY_REDIRECTS), CE(CURLE_UNKNOWN_OPTION), CE(CURLE_SETOPT_OPTION_SYNTAX),
+	CE(CURLE_GOT_NOTHING), CE(CURLE_SSL_ENGINE_NOTFOUND), CE(CURLE_SSL_ENGINE_SETFAILED),
+	CE(CURLE_SEND_ERROR), CE(CURLE_RECV_ERROR), CE(CURLE_SSL_CERTPROBLEM), CE(CURLE_SSL_CIPHER),
+	CE(CURLE_PEER_FAILED_VERIFICATION), CE(CURLE_BAD_CONTENT_ENCODING),
+	CE(CURLE_FILESIZE_EXCEEDED), CE(CURLE_USE_SSL_FAILED), CE(CURLE_SEND_FAIL_REWIND),
+	CE(CURLE_SSL_ENGINE_INITFAILED), CE(CURLE_LOGIN_DENIED), CE(CURLE_SSL_CACERT_BADFILE),
+	CE(CURLE_REMOTE_FILE_NOT_FOUND), CE(CURLE_SSL_SHUTDOWN_FAILED), CE(CURLE_AGAIN),
+	CE(CURLE_SSL_CRL_BADFILE), CE(CURLE_SSL_ISSUER_ERROR), CE(CURLE_CHUNK_FAILED),
+	CE(CURLE_NO_CONNECTION_AVAILABLE), CE(CURLE_SSL_PINNEDPUBKEYNOTMATCH),
+	CE(CURLE_SSL_INVALIDCERTSTATUS), CE(CURLE_HTTP2_STREAM), CE(CURLE_RECURSIVE_API_CALL),
+	CE(CURLE_AUTH_ERROR), CE(CURLE_HTTP3), CE(CURLE_QUIC_CONNECT_ERROR), CE(CURLE_PROXY),
+	CE(CURLE_SSL_CLIENTCERT), CE(CURLE_UNRECOVERABLE_POLL),
+};
+#undef CE
+
+static const char *curle_name(CURLcode rc)
+{
+	size_t i = (size_t)rc;
+
+	if (i < sizeof(curle_names) / sizeof(curle_names[0]) && curle_names[i])
+		return curle_names[i];
+	return "_OTHER";
+}
+
+/* The end of a transfer: what CURLINFO says, then the span ends. */
+static void transfer_attrs(struct rt_span *sp, const struct cu_api *api, CURL *h, CURLcode rc)
+{
+	char *method = NULL, *ip = NULL;
+	long code = 0, port = 0, ver = 0, redirects = 0;
+	char codebuf[24];
+
+	if (!sp || !sp->recording || !api->curl_easy_getinfo)
+		return;
+	if (api->curl_easy_getinfo(h, CURLINFO_EFFECTIVE_METHOD, &method) != CURLE_OK || !method)
+		method = "GET";
+	if (hk_http_known_method(method)) {
+		rt_span_set_name(sp, method, strlen(method));
+		rt_span_set_cstr(sp, "http.request.method", method);
+	} else {
+		rt_span_set_name(sp, "HTTP", 4);
+		rt_span_set_cstr(sp, "http.request.method", "_OTHER");
+		rt_span_set_cstr(sp, "http.request.method_original", method);
+	}
+	if (api->curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
+		code = 0;
+	if (code > 0)
+		rt_span_set_int(sp, "http.response.status_code", code);
+	if (api->curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && *ip) {
+		rt_span_set_cstr(sp, "network.peer.address", ip);
+		if (api->curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK &&
+		    port > 0)
+			rt_span_set_int(sp, "network.peer.port", port);
+	}
+	if (api->curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &ver) == CURLE_OK) {
+		switch (ver) {
+		case CURL_HTTP_VERSION_1_0: rt_span_set_cstr(sp, "network.protocol.version", "1.0"); break;
+		case CURL_HTTP_VERSION_1_1: rt_span_set_cstr(sp, "network.protocol.version", "1.1"); break;
+		case CURL_HTTP_VERSION_2_0: rt_span_set_cstr(sp, "network.protocol.version", "2"); break;
+		case CURL_HTTP_VERSION_3: rt_span_set_cstr(sp, "network.protocol.version", "3"); break;
+		default: break;
+		}
+	}
+	if (api->curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects) == CURLE_OK &&
+	    redirects > 0)
+		rt_span_set_int(sp, "http.request.resend_count", redirects);
+	if (rc != CURLE_OK) {
+		rt_span_set_cstr(sp, "error.type", curle_name(rc));
+		rt_span_set_status(sp, RT_STATUS_ERROR, NULL);
+	} else if (code >= 400) {
+		snprintf(codebuf, sizeof(codebuf), "%ld", code);
+		rt_span_set_cstr(sp, "error.type", codebuf);
+		rt_span_set_status(sp, RT_STATUS_ERROR, NULL);
+	}
+}
+
+/* ---- the header list --------------------------------------------------- */
+
+static bool has_traceparent(const struct curl_slist *l)
+{
+	for (; l; l = l->next) {
+		const char *s = l->data;
+
+		if (s && strncasecmp(s, "traceparent", 11) == 0 &&
+		    (s[11] == ':' || s[11] == ';' || s[11] == ' ' || s[11] == '\t'))
+			return true;
+	}
+	return false;
+}
+
+struct list_build {
+	const struct cu_api *api;
+	struct curl_slist *list;
+	bool failed;
+};
+
+static void add_header(void *arg, const char *key, const char *val, size_t vlen)
+{
+	struct list_build *b = arg;
+	char line[RT_BAGGAGE_MAX + 64];
+	struct curl_slist *n;
+	int len;
+
+	if (b->failed)
+		return;
+	len = snprintf(line, sizeof(line), "%s: %.*s", key, (int)vlen, val);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		return;			/* does not fit: that header is left out */
+	if (!(n = b->api->curl_slist_append(b->list, line)))
+		b->failed = true;
+	else
+		b->list = n;
+}
+
+/* Install the application's headers plus the span's context on h. */
+static void install_headers(const struct cu_api *api, CURL *h, struct cu_easy *e,
+			    struct rt_span *sp)
+{
+	struct list_build b = {.api = api};
+	struct rt_ctx ctx;
+
+	if (!api->curl_slist_append || !api->curl_slist_free_all || !api->curl_easy_setopt ||
+	    has_traceparent(e->app_headers))
+		return;
+	for (const struct curl_slist *l = e->app_headers; l && !b.failed; l = l->next) {
+		struct curl_slist *n = api->curl_slist_append(b.list, l->data ? l->data : "");
+
+		if (!n)
+			b.failed = true;
+		else
+			b.list = n;
+	}
+	rt_span_ctx(sp, &ctx);
+	rt_prop_inject(&rt_cfg.props, &ctx, rt_process_baggage(), &b, add_header);
+	if (b.failed || !b.list ||
+	    api->curl_easy_setopt(h, CURLOPT_HTTPHEADER, b.list) != CURLE_OK) {
+		if (b.list)
+			api->curl_slist_free_all(b.list);
+		return;
+	}
+	e->ours = b.list;
+}
+
+/* Put the application's list back. */
+static void restore_headers(const struct cu_api *api, CURL *h, struct cu_easy *e)
+{
+	if (!e->ours)
+		return;
+	api->curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->app_headers);
+	api->curl_slist_free_all(e->ours);
+	e->ours = NULL;
+}
+
+/* ---- transfers --------------------------------------------------------- */
+
+/* Start the span of a transfer on h (NULL when it is not traced). */
+static struct rt_span *transfer_start(const struct cu_api *api, CURL *h, struct cu_easy *e)
+{
+	const char *rest;
+	struct rt_span *sp;
+	bool tls;
+
+	if (!e || !e->url || !url_is_http(e->url, &rest, &tls))
+		return NULL;
+	if (e->span) {			/* a transfer we never saw end */
+		restore_headers(api, h, e);
+		rt_span_end(e->span, 0);
+		e->span = NULL;
+	}
+	sp = rt_span_start("HTTP", RT_KIND_CLIENT, NULL, 0);
+	if (!sp)
+		return NULL;
+	if (sp->recording)
+		url_attrs(sp, e->url);
+	install_headers(api, h, e, sp);
+	e->api = api;
+	e->span = sp;
+	return sp;
+}
+
+static void transfer_end(const struct cu_api *api, CURL *h, struct cu_easy *e, CURLcode rc,
+			 bool done)
+{
+	struct rt_span *sp = e->span;
+
+	if (!sp)
+		return;
+	e->span = NULL;
+	if (done)
+		transfer_attrs(sp, api, h, rc);
+	restore_headers(api, h, e);
+	rt_span_end(sp, 0);
+}
+
+/* ---- hooks ------------------------------------------------------------- */
+
+HK_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	struct cu_easy *e;
+	CURLcode rc;
+	va_list ap;
+	void *p = NULL;
+	long l = 0;
+	curl_off_t o = 0;
+	int err;
+
+	if (!api || !api->curl_easy_setopt)
+		return CURLE_FAILED_INIT;
+	va_start(ap, opt);
+	if (opt < CURLOPTTYPE_OBJECTPOINT)
+		l = va_arg(ap, long);
+	else if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
+		p = va_arg(ap, void *);
+	else
+		o = va_arg(ap, curl_off_t);
+	va_end(ap);
+	if (opt < CURLOPTTYPE_OBJECTPOINT)
+		return api->curl_easy_setopt(h, opt, l);
+	if (opt >= CURLOPTTYPE_OFF_T && opt < CURLOPTTYPE_BLOB)
+		return api->curl_easy_setopt(h, opt, o);
+	if ((opt != CURLOPT_URL && opt != CURLOPT_HTTPHEADER) || !hk_enter(PL_FAM_CURL))
+		return api->curl_easy_setopt(h, opt, p);
+	rc = api->curl_easy_setopt(h, opt, p);
+	err = errno;
+	if (rc == CURLE_OK && (e = easy_get(h, true))) {
+		if (opt == CURLOPT_URL) {
+			free(e->url);
+			e->url = p ? strdup(p) : NULL;
+		} else {
+			e->app_headers = p;
+		}
+	}
+	hk_leave(PL_FAM_CURL);
+	errno = err;
+	return rc;
+}
+
+HK_EXPORT CURLcode curl_easy_perform(CURL *h)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	struct rt_span *sp;
+	struct cu_easy *e;
+	struct rt_ctx ctx;
+	CURLcode rc;
+	int err;
+
+	if (!api || !api->curl_easy_perform)
+		return CURLE_FAILED_INIT;
+	if (!h || !hk_enter(PL_FAM_CURL))
+		return api->curl_easy_perform(h);
+	e = easy_get(h, false);
+	sp = transfer_start(api, h, e);
+	if (sp) {
+		rt_span_ctx(sp, &ctx);
+		rt_ctx_push(&ctx);
+	}
+	rc = api->curl_easy_perform(h);
+	err = errno;
+	if (sp) {
+		rt_ctx_pop(sp->span_id);
+		transfer_end(api, h, e, rc, true);
+	}
+	hk_leave(PL_FAM_CURL);
+	errno = err;
+	return rc;
+}
+
+HK_EXPORT void curl_easy_reset(CURL *h)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	struct cu_easy *e;
+
+	if (!api || !api->curl_easy_reset)
+		return;
+	if (!h || !hk_enter(PL_FAM_CURL)) {
+		api->curl_easy_reset(h);
+		return;
+	}
+	e = easy_get(h, false);
+	if (e)
+		transfer_end(api, h, e, CURLE_OK, false);
+	api->curl_easy_reset(h);
+	if (e) {
+		free(e->url);
+		e->url = NULL;
+		e->app_headers = NULL;
+	}
+	hk_leave(PL_FAM_CURL);
+}
+
+HK_EXPORT CURL *curl_easy_duphandle(CURL *h)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	struct cu_easy *e, *d;
+	CURL *n;
+	int err;
+
+	if (!api || !api->curl_easy_duphandle)
+		return NULL;
+	if (!h || !hk_enter(PL_FAM_CURL))
+		return api->curl_easy_duphandle(h);
+	n = api->curl_easy_duphandle(h);
+	err = errno;
+	e = easy_get(h, false);
+	if (n && e && (d = easy_get(n, true))) {
+		free(d->url);
+		d->url = e->url ? strdup(e->url) : NULL;
+		d->app_headers = e->app_headers;
+		/* Duplicated during our transfer: the copy got our list. */
+		if (e->ours && api->curl_easy_setopt)
+			api->curl_easy_setopt(n, CURLOPT_HTTPHEADER, e->app_headers);
+	}
+	hk_leave(PL_FAM_CURL);
+	errno = err;
+	return n;
+}
+
+HK_EXPORT void curl_easy_cleanup(CURL *h)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	struct cu_easy *e;
+	int err;
+
+	if (!api || !api->curl_easy_cleanup)
+		return;
+	if (!h || !hk_enter(PL_FAM_CURL)) {
+		api->curl_easy_cleanup(h);
+		return;
+	}
+	e = easy_take(h);
+	if (e && e->span) {
+		rt_span_end(e->span, 0);
+		e->span = NULL;
+	}
+	api->curl_easy_cleanup(h);
+	err = errno;
+	if (e) {
+		/* Our list is freed only now: the handle used it until here. */
+		if (e->ours && api->curl_slist_free_all)
+			api->curl_slist_free_all(e->ours);
+		free(e->url);
+		free(e);
+	}
+	hk_leave(PL_FAM_CURL);
+	errno = err;
+}
+
+HK_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *h)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	struct rt_span *sp;
+	struct cu_easy *e;
+	CURLMcode rc;
+	int err;
+
+	if (!api || !api->curl_multi_add_handle)
+		return CURLM_INTERNAL_ERROR;
+	if (!h || !hk_enter(PL_FAM_CURL))
+		return api->curl_multi_add_handle(m, h);
+	e = easy_get(h, false);
+	sp = transfer_start(api, h, e);
+	rc = api->curl_multi_add_handle(m, h);
+	err = errno;
+	if (sp && rc != CURLM_OK) {
+		e->span = NULL;
+		restore_headers(api, h, e);
+		rt_span_discard(sp);
+	}
+	hk_leave(PL_FAM_CURL);
+	errno = err;
+	return rc;
+}
+
+HK_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *h)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	struct cu_easy *e;
+	CURLMcode rc;
+	int err;
+
+	if (!api || !api->curl_multi_remove_handle)
+		return CURLM_INTERNAL_ERROR;
+	if (!h || !hk_enter(PL_FAM_CURL))
+		return api->curl_multi_remove_handle(m, h);
+	rc = api->curl_multi_remove_handle(m, h);
+	err = errno;
+	/* Removed before it was done: the transfer was abandoned. */
+	if ((e = easy_get(h, false)) && e->span)
+		transfer_end(api, h, e, CURLE_OK, false);
+	hk_leave(PL_FAM_CURL);
+	errno = err;
+	return rc;
+}
+
+HK_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *left)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	struct cu_easy *e;
+	CURLMsg *msg;
+	int err;
+
+	if (!api || !api->curl_multi_info_read)
+		return NULL;
+	if (!hk_enter(PL_FAM_CURL))
+		return api->curl_multi_info_read(m, left);
+	msg = api->curl_multi_info_read(m, left);
+	err = errno;
+	if (msg && msg->msg == CURLMSG_DONE && (e = easy_get(msg->easy_handle, false)) && e->span)
+		transfer_end(api, msg->easy_handle, e, msg->data.result, true);
+	hk_leave(PL_FAM_CURL);
+	errno = err;
+	return msg;
+}
+
+HK_EXPORT CURLMcode curl_multi_perform(CURLM *m, int *running)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	CURLMcode rc;
+
+	if (!api || !api->curl_multi_perform)
+		return CURLM_INTERNAL_ERROR;
+	if (!hk_enter(PL_FAM_CURL))
+		return api->curl_multi_perform(m, running);
+	rc = api->curl_multi_perform(m, running);
+	hk_leave(PL_FAM_CURL);
+	return rc;
+}
+
+HK_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev, int *running)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	CURLMcode rc;
+
+	if (!api || !api->curl_multi_socket_action)
+		return CURLM_INTERNAL_ERROR;
+	if (!hk_enter(PL_FAM_CURL))
+		return api->curl_multi_socket_action(m, s, ev, running);
+	rc = api->curl_multi_socket_action(m, s, ev, running);
+	hk_leave(PL_FAM_CURL);
+	return rc;
+}

@@ -1,0 +1,13 @@
+/*
+ * curl_hk.h - the libcurl hooks' process-level state across fork.
+ */
+#ifndef HK_CURL_HK_H
+#define HK_CURL_HK_H
+
+/* pthread_atfork handlers: the hooks' locks are held across fork, and the
+ * child forgets the parent's transfers in flight. */
+void hk_curl_fork_prepare(void);
+void hk_curl_fork_parent(void);
+void hk_curl_fork_child(void);
+
+#endif
