@@ -41,6 +41,33 @@ if [ -x "$OUT/bench_encode" ]; then "$OUT/bench_encode" > "$OUT/encode.txt"; els
 # HTTP: nginx and node under wrk, pass-through instructions (callgrind).
 bash tests/bench/bench_http.sh "$BUILD" 2>"$OUT/http.log" | grep -E '^[a-z0-9_]+ [0-9.]+$' > "$OUT/http.txt" || true
 
+# PostgreSQL: PQexec("SELECT 1") round trips/s over the Unix socket of a
+# private server (tests/integration/pg_lib.sh, never preloaded), without and
+# with the library, alternating, median of 5 runs of 20000 each; spans go to
+# the OTLP sink (tests/bench/sink.c). Skipped when PostgreSQL is missing.
+: > "$OUT/pq.txt"
+# pq_rows OUTDIR: the figures as "key value" lines (a subshell: its EXIT
+# trap stops the server and the sink).
+pq_rows() (
+	set +eu
+	PG_OUT=$1
+	mkdir -p "$PG_OUT"
+	. tests/integration/pg_lib.sh
+	pg_start || { echo "pq bench: $PG_ERROR" >&2; exit 1; }
+	env -u LD_PRELOAD "$PG_OUT/../pq_sink" >"$PG_OUT/sink.port" 2>/dev/null &
+	sink=$!
+	trap 'kill $sink 2>/dev/null; wait $sink 2>/dev/null; pg_stop' EXIT
+	wait_for "test -s '$PG_OUT/sink.port'" 10 || exit 1
+	env OTEL_TRACES_EXPORTER=otlp OTEL_SERVICE_NAME=pq-bench \
+		OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(head -n 1 "$PG_OUT/sink.port")" \
+		timeout 300 "$PG_OUT/../pq_bench" "$LIB" "$PG_DSN_UNIX" 5 20000
+)
+PG_INC=$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+if [ -f "$PG_INC/libpq-fe.h" ] && $CC $CF tests/bench/pq_bench.c -I"$PG_INC" -lpq -o "$OUT/pq_bench" &&
+	$CC -O2 tests/bench/sink.c -o "$OUT/pq_sink"; then
+	pq_rows "$(cd "$OUT" && pwd)/pq" > "$OUT/pq.txt" 2> "$OUT/pq.log" || : > "$OUT/pq.txt"
+fi
+
 val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 printf '%-52s %14s %14s %10s\n' "figure" "without" "with" "ratio"
 printf '%-52s %14s %14s %10s\n' "/bin/true start-up, median us (500 runs each)" \
@@ -56,6 +83,13 @@ if [ -s "$OUT/encode.txt" ]; then
 	while read -r k v; do
 		printf '%-52s %14s %14s %10s\n' "$k" "-" "$v" "-"
 	done < "$OUT/encode.txt"
+fi
+if [ -s "$OUT/pq.txt" ]; then
+	printf '%-52s %14s %14s %10s\n' 'PQexec("SELECT 1") round trips/s, Unix socket' \
+		"$(val pq_native_rps_median "$OUT/pq.txt")" "$(val pq_preload_rps_median "$OUT/pq.txt")" \
+		"$(val pq_ratio "$OUT/pq.txt")"
+else
+	echo "(PQexec figures: see $OUT/pq.log)"
 fi
 h() { val "$1" "$OUT/http.txt"; }
 if [ -s "$OUT/http.txt" ]; then
