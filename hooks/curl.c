@@ -270,6 +270,74 @@ void hk_curl_fork_child(void)
 	spin_unlock(&cu_api_lock);
 }
 
+/* ---- transfers resolving on libcurl's resolver thread ------------------ */
+
+/*
+ * libcurl's threaded resolver calls getaddrinfo on a thread of its own,
+ * which has no context: the transfers in flight are listed here by host
+ * name, so that the DNS span can still be the transfer's child
+ * (hk_curl_dns_parent, called by dns.c).
+ */
+#define CU_RESOLVING 64
+static struct {
+	const struct rt_span *span;	/* NULL: free */
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t flags;
+	char host[256];
+} cu_resolving[CU_RESOLVING];
+static int cu_resolving_lock;
+
+static void resolving_add(const struct rt_span *sp, const char *host, size_t hl)
+{
+	if (hl == 0 || hl >= sizeof(cu_resolving[0].host))
+		return;
+	spin_lock(&cu_resolving_lock);
+	for (int i = 0; i < CU_RESOLVING; i++) {
+		if (!cu_resolving[i].span) {
+			cu_resolving[i].span = sp;
+			memcpy(cu_resolving[i].trace_id, sp->trace_id, 16);
+			memcpy(cu_resolving[i].span_id, sp->span_id, 8);
+			cu_resolving[i].flags = sp->flags;
+			memcpy(cu_resolving[i].host, host, hl);
+			cu_resolving[i].host[hl] = 0;
+			break;
+		}
+	}
+	spin_unlock(&cu_resolving_lock);
+}
+
+static void resolving_del(const struct rt_span *sp)
+{
+	spin_lock(&cu_resolving_lock);
+	for (int i = 0; i < CU_RESOLVING; i++)
+		if (cu_resolving[i].span == sp)
+			cu_resolving[i].span = NULL;
+	spin_unlock(&cu_resolving_lock);
+}
+
+bool hk_curl_dns_parent(const char *node, struct rt_ctx *out)
+{
+	bool found = false;
+
+	if (!node)
+		return false;
+	spin_lock(&cu_resolving_lock);
+	for (int i = 0; i < CU_RESOLVING && !found; i++) {
+		if (cu_resolving[i].span && strcasecmp(cu_resolving[i].host, node) == 0) {
+			memcpy(out->trace_id, cu_resolving[i].trace_id, 16);
+			memcpy(out->span_id, cu_resolving[i].span_id, 8);
+			out->flags = cu_resolving[i].flags;
+			out->valid = true;
+			out->remote = false;
+			out->tracestate[0] = 0;
+			found = true;
+		}
+	}
+	spin_unlock(&cu_resolving_lock);
+	return found;
+}
+
 /* ---- URL -> attributes ------------------------------------------------- */
 
 /* Whether url is traced: http, https, or no scheme (libcurl's default). */
@@ -334,6 +402,7 @@ static void url_attrs(struct rt_span *sp, const char *url)
 		port = tls ? 443 : 80;
 	rt_span_set_str(sp, "server.address", host, hl);
 	rt_span_set_int(sp, "server.port", port);
+	resolving_add(sp, host, hl);
 
 	/* url.full: scheme (http when absent), redacted userinfo, the rest
 	 * with the sensitive query values redacted. */
@@ -539,6 +608,9 @@ static void restore_headers(const struct cu_api *api, CURL *h, struct cu_easy *e
 
 /* ---- transfers --------------------------------------------------------- */
 
+static void transfer_end(const struct cu_api *api, CURL *h, struct cu_easy *e, CURLcode rc,
+			 bool done);
+
 /* Start the span of a transfer on h (NULL when it is not traced). */
 static struct rt_span *transfer_start(const struct cu_api *api, CURL *h, struct cu_easy *e)
 {
@@ -548,11 +620,8 @@ static struct rt_span *transfer_start(const struct cu_api *api, CURL *h, struct 
 
 	if (!e || !e->url || !url_is_http(e->url, &rest, &tls))
 		return NULL;
-	if (e->span) {			/* a transfer we never saw end */
-		restore_headers(api, h, e);
-		rt_span_end(e->span, 0);
-		e->span = NULL;
-	}
+	if (e->span)			/* a transfer we never saw end */
+		transfer_end(api, h, e, CURLE_OK, false);
 	sp = rt_span_start("HTTP", RT_KIND_CLIENT, NULL, 0);
 	if (!sp)
 		return NULL;
@@ -572,6 +641,7 @@ static void transfer_end(const struct cu_api *api, CURL *h, struct cu_easy *e, C
 	if (!sp)
 		return;
 	e->span = NULL;
+	resolving_del(sp);
 	if (done)
 		transfer_attrs(sp, api, h, rc);
 	restore_headers(api, h, e);
@@ -716,6 +786,7 @@ HK_EXPORT void curl_easy_cleanup(CURL *h)
 	}
 	e = easy_take(h);
 	if (e && e->span) {
+		resolving_del(e->span);
 		rt_span_end(e->span, 0);
 		e->span = NULL;
 	}
@@ -750,6 +821,7 @@ HK_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *h)
 	err = errno;
 	if (sp && rc != CURLM_OK) {
 		e->span = NULL;
+		resolving_del(sp);
 		restore_headers(api, h, e);
 		rt_span_discard(sp);
 	}

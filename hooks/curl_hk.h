@@ -10,4 +10,13 @@ void hk_curl_fork_prepare(void);
 void hk_curl_fork_parent(void);
 void hk_curl_fork_child(void);
 
+#include <stdbool.h>
+
+#include "../runtime/ctx.h"
+
+/* The transfer in flight whose URL names host node, as the parent for a
+ * DNS span made on a thread with no context of its own (libcurl's
+ * resolver thread). False when there is none. */
+bool hk_curl_dns_parent(const char *node, struct rt_ctx *out);
+
 #endif

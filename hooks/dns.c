@@ -13,7 +13,9 @@
 #include <netdb.h>
 #include <string.h>
 
+#include "../runtime/context.h"
 #include "../runtime/span.h"
+#include "curl_hk.h"
 #include "hook.h"
 
 #define MAX_ANSWERS 16
@@ -83,7 +85,10 @@ HK_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
 	if (!hk_enter_checked(PL_FAM_NET))
 		return PL_REAL(getaddrinfo)(node, service, hints, res);
 	if (node && !(hints && (hints->ai_flags & AI_NUMERICHOST)) && !is_ip_literal(node)) {
-		sp = rt_span_start("getaddrinfo", RT_KIND_CLIENT, NULL, 0);
+		struct rt_ctx parent;
+		bool curl = !rt_ctx_current_span(&parent) && hk_curl_dns_parent(node, &parent);
+
+		sp = rt_span_start("getaddrinfo", RT_KIND_CLIENT, curl ? &parent : NULL, 0);
 		rt_span_set_cstr(sp, "dns.question.name", node);
 	}
 	errno = saved;
