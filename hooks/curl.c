@@ -519,7 +519,9 @@ static void transfer_attrs(struct rt_span *sp, const struct cu_api *api, CURL *h
 	if (api->curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects) == CURLE_OK &&
 	    redirects > 0)
 		rt_span_set_int(sp, "http.request.resend_count", redirects);
-	if (rc != CURLE_OK) {
+	/* CURLOPT_FAILONERROR turns a 4xx/5xx into CURLE_HTTP_RETURNED_ERROR:
+	 * the status code says more, as for any other HTTP client. */
+	if (rc != CURLE_OK && !(rc == CURLE_HTTP_RETURNED_ERROR && code >= 400)) {
 		rt_span_set_cstr(sp, "error.type", curle_name(rc));
 		rt_span_set_status(sp, RT_STATUS_ERROR, NULL);
 	} else if (code >= 400) {

@@ -68,6 +68,9 @@ if [ -f "$PG_INC/libpq-fe.h" ] && $CC $CF tests/bench/pq_bench.c -I"$PG_INC" -lp
 	pq_rows "$(cd "$OUT" && pwd)/pq" > "$OUT/pq.txt" 2> "$OUT/pq.log" || : > "$OUT/pq.txt"
 fi
 
+# libcurl: the curl command per run and per transfer (bench_curl.sh).
+bash tests/bench/bench_curl.sh "$BUILD" 2>"$OUT/curl.log" | grep -E '^[a-z0-9_]+ [0-9.-]+$' > "$OUT/curl.txt" || true
+
 val() { awk -v k="$1" '$1 == k {print $2}' "$2"; }
 printf '%-52s %14s %14s %10s\n' "figure" "without" "with" "ratio"
 printf '%-52s %14s %14s %10s\n' "/bin/true start-up, median us (500 runs each)" \
@@ -90,6 +93,19 @@ if [ -s "$OUT/pq.txt" ]; then
 		"$(val pq_ratio "$OUT/pq.txt")"
 else
 	echo "(PQexec figures: see $OUT/pq.log)"
+fi
+if [ -s "$OUT/curl.txt" ]; then
+	printf '%-52s %14s %14s %10s\n' "curl command runs/s (one transfer each)" \
+		"$(val curl_native_runs_per_s "$OUT/curl.txt")" "$(val curl_lib_runs_per_s "$OUT/curl.txt")" \
+		"$(val curl_ratio "$OUT/curl.txt")"
+	printf '%-52s %14s %14s %10s\n' "  same, OTEL_SDK_DISABLED=true (preload start-up)" \
+		"$(val curl_native_runs_per_s "$OUT/curl.txt")" "$(val curl_disabled_runs_per_s "$OUT/curl.txt")" \
+		"$(val curl_ratio_disabled "$OUT/curl.txt")"
+	printf '%-52s %14s %14s %10s\n' "curl transfers/s, 200 in one process" \
+		"$(val curl_transfers_native_per_s "$OUT/curl.txt")" "$(val curl_transfers_lib_per_s "$OUT/curl.txt")" \
+		"$(val curl_transfers_ratio "$OUT/curl.txt")"
+else
+	echo "(curl figures: see $OUT/curl.log)"
 fi
 h() { val "$1" "$OUT/http.txt"; }
 if [ -s "$OUT/http.txt" ]; then
