@@ -121,17 +121,25 @@ struct rt_span *rt_pool_get(void)
 
 	if (!rt_queue_init())
 		return NULL;
-	if (__atomic_load_n(&fresh, __ATOMIC_RELAXED) < npool) {
-		uint32_t f = __atomic_fetch_add(&fresh, 1, __ATOMIC_RELAXED);
-
-		if (f < npool)
-			return &pool[f];
-	}
+	/* A returned record first (its pages are resident and likely still in
+	 * cache); a never-used one only when none is free. Bumping first would
+	 * fault in the whole pool (megabytes of RSS, a page fault every few
+	 * spans) in a process that never has more than a few spans alive. */
 	old = __atomic_load_n(&free_head, __ATOMIC_ACQUIRE);
 	do {
 		idx = (uint32_t)old;
-		if (!idx)
-			return NULL;
+		if (!idx) {
+			if (__atomic_load_n(&fresh, __ATOMIC_RELAXED) < npool) {
+				uint32_t f = __atomic_fetch_add(&fresh, 1, __ATOMIC_RELAXED);
+
+				if (f < npool)
+					return &pool[f];
+			}
+			/* Exhausted, unless one was returned meanwhile. */
+			old = __atomic_load_n(&free_head, __ATOMIC_ACQUIRE);
+			if (!(idx = (uint32_t)old))
+				return NULL;
+		}
 		/* pool_next may be stale if another thread popped idx
 		 * meanwhile; the tag then makes the CAS fail. */
 		nw = ((old >> 32) + 1) << 32 |
