@@ -264,15 +264,18 @@ void hk_conn_detach_range(unsigned lo, unsigned hi)
 
 void hk_conn_addrs(struct hk_conn *c)
 {
-	socklen_t pl = sizeof(c->peer), ll = sizeof(c->local);
+	struct sockaddr_storage peer, local;
+	socklen_t pl = sizeof(peer), ll = sizeof(local);
 	int saved = errno;
 
 	if (c->peer_ok)
 		return;
-	if (getpeername(c->fd, (struct sockaddr *)&c->peer, &pl) != 0)
-		c->peer.ss_family = AF_UNSPEC;
-	if (getsockname(c->fd, (struct sockaddr *)&c->local, &ll) != 0)
-		c->local.ss_family = AF_UNSPEC;
+	if (getpeername(c->fd, (struct sockaddr *)&peer, &pl) != 0)
+		peer.ss_family = AF_UNSPEC;
+	if (getsockname(c->fd, (struct sockaddr *)&local, &ll) != 0)
+		local.ss_family = AF_UNSPEC;
+	hk_sa_text((struct sockaddr *)&peer, &c->peer);
+	hk_sa_text((struct sockaddr *)&local, &c->local);
 	c->peer_ok = true;
 	errno = saved;
 }

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "../runtime/span.h"
+#include "http_attrs.h"
 #include "http_parse.h"
 
 #define HK_PIPELINE_MAX 16		/* requests in flight on one connection */
@@ -61,8 +62,8 @@ struct hk_conn {
 	bool ignored;			/* not HTTP, or given up: pass through */
 	int fd;
 
-	struct sockaddr_storage peer;	/* fetched lazily (peer_ok) */
-	struct sockaddr_storage local;
+	struct hk_sa_text peer;		/* as attributes record them: fetched and */
+	struct hk_sa_text local;	/* converted once, on the first span (peer_ok) */
 	bool peer_ok;
 
 	/* Outgoing direction: requests (client) or responses (server). */
@@ -124,7 +125,7 @@ void hk_conn_detach_range(unsigned lo, unsigned hi);
 bool hk_conn_lock(struct hk_conn *c);
 void hk_conn_unlock(struct hk_conn *c);
 
-/* Fill c->peer and c->local (getpeername/getsockname) once. */
+/* Fill c->peer and c->local (getpeername/getsockname, as text) once. */
 void hk_conn_addrs(struct hk_conn *c);
 
 #endif

@@ -167,8 +167,7 @@ static void server_request(struct hk_conn *c)
 	if (!rt_cfg.http_exclude[0] || !path_excluded(&c->in)) {
 		sp = rt_span_start("HTTP", RT_KIND_SERVER, &parent, r->start_ns);
 		hk_conn_addrs(c);
-		hk_http_server_request(sp, &c->in, (struct sockaddr *)&c->peer,
-				       (struct sockaddr *)&c->local);
+		hk_http_server_attrs(sp, &c->in, &c->peer, &c->local);
 	}
 	r->sp = sp;
 	if (sp)
@@ -271,7 +270,7 @@ static void out_event(struct hk_conn *c, enum hk_http_event ev, uint32_t off, st
 				break;
 			}
 			hk_conn_addrs(c);
-			hk_http_client_request(c->writing, &c->out, (struct sockaddr *)&c->peer);
+			hk_http_client_attrs(c->writing, &c->out, &c->peer);
 			r->sp = c->writing;
 			r->head = strcmp(c->out.method, "HEAD") == 0;
 			r->connect = strcmp(c->out.method, "CONNECT") == 0;
