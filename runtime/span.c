@@ -60,6 +60,7 @@ struct rt_span *rt_span_start(const char *name, enum rt_kind kind,
 {
 	struct rt_ctx cur;
 	struct rt_span *sp;
+	bool new_trace = false;
 
 	if (!rt_enabled)
 		return NULL;
@@ -88,10 +89,13 @@ struct rt_span *rt_span_start(const char *name, enum rt_kind kind,
 		memcpy(sp->trace_id, parent->trace_id, 16);
 		sp->flags = parent->flags & RT_FLAG_RANDOM;
 	} else {
-		rt_new_trace_id(sp->trace_id);
+		new_trace = true;
 		sp->flags = RT_FLAG_RANDOM;
 	}
-	rt_new_span_id(sp->span_id);
+	if (new_trace)
+		rt_new_ids(sp->trace_id, sp->span_id);
+	else
+		rt_new_span_id(sp->span_id);
 	if (rt_should_sample(parent->valid ? parent : NULL, sp->trace_id)) {
 		sp->flags |= RT_FLAG_SAMPLED;
 		sp->recording = true;
@@ -371,8 +375,16 @@ void rt_span_set_attrs(struct rt_span *sp, const struct rt_attr *kv, size_t n)
 	for (size_t i = 0; i < n; i++, a++) {
 		uint64_t bit = key_bit(kv[i].key);
 
-		if (!kv[i].key || ((bloom | mask) & bit))
+		if (!kv[i].key)
 			goto undo;
+		/* The filter has one bit per key pointer class: a hit is a
+		 * key set before (then the single call replaces its value) or
+		 * just a shared bit; look. */
+		if ((bloom | mask) & bit) {
+			for (const struct rt_attr *o = sp->attrs; o < a; o++)
+				if (o->key == kv[i].key && o->owner == RT_OWNER_SPAN)
+					goto undo;
+		}
 		mask |= bit;
 		*a = kv[i];
 		a->owner = RT_OWNER_SPAN;
