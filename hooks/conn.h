@@ -65,6 +65,7 @@ struct hk_conn {
 	struct hk_sa_text peer;		/* as attributes record them: fetched and */
 	struct hk_sa_text local;	/* converted once, on the first span (peer_ok) */
 	bool peer_ok;
+	struct hk_server_cache attrs;	/* server: attributes its requests share */
 
 	/* Outgoing direction: requests (client) or responses (server). */
 	struct hk_http out;

@@ -172,7 +172,7 @@ static void server_request(struct hk_conn *c)
 		sp = rt_span_start("HTTP", RT_KIND_SERVER, &parent, r->start_ns);
 		if (!c->peer_ok)
 			hk_conn_addrs(c);	/* once, at the first request */
-		hk_http_server_attrs(sp, &c->in, &c->peer, &c->local);
+		hk_http_server_attrs(sp, &c->in, &c->peer, &c->local, &c->attrs);
 	}
 	r->sp = sp;
 	if (sp)

@@ -699,13 +699,74 @@ static void server_url(struct kvs *k, const struct target *t, char buf[HK_URL_MA
 	}
 }
 
+/*
+ * server.address/port, "Setting server.address and server.port": the
+ * first of Forwarded#host / X-Forwarded-Host (not captured), :authority
+ * (HTTP/2, not seen), "The Host header"; "Instrumentations SHOULD
+ * populate both server.address and server.port attributes by parsing
+ * the value of corresponding header." An absolute-form target wins over
+ * Host: RFC 9112 3.2.2, "the origin server MUST ignore the received
+ * Host header field (if any) and instead use the host information of
+ * the request-target" (as semconv note [2] says for clients).
+ * DECISION: an invalid Host (bad port, unclosed bracket, empty) is
+ * treated as absent (RFC 9112 3.3: "If there is no Host header field
+ * or if its field value is empty or invalid, the target URI's authority
+ * component is empty"); then, and with no Host at all (HTTP/1.0), the
+ * local socket address names the server ("otherwise, IP address").
+ *
+ * Then client.address (Recommended) and network.peer.*; client.port is
+ * Opt-In on server spans and not recorded (network.peer.port has the
+ * same value here); and network.protocol.version. On a connection these
+ * depend only on the Host value and the version (and the target, when it
+ * is in absolute form).
+ */
+static void server_conn_attrs(struct kvs *k, const struct hk_http *req, const struct target *t,
+			      const struct hk_sa_text *peer, const struct hk_sa_text *local)
+{
+	struct hostport hp;
+
+	if (t->form == T_ABSOLUTE && parse_hostport(t->hostport, t->hostport_len, &hp))
+		set_server_hp(k, &hp, t->scheme);
+	else if (host_header(req, &hp))
+		set_server_hp(k, &hp, "http");
+	else
+		set_server_sa(k, local);
+	set_peer(k, peer, true);
+	set_version(k, req);
+}
+
+/* Does the cache hold server_conn_attrs() for req (not an absolute-form
+ * target)? Else fill it; false when it cannot hold them. */
+static bool conn_attrs_cached(struct hk_server_cache *cache, const struct hk_http *req,
+			      const struct target *t, const struct hk_sa_text *peer,
+			      const struct hk_sa_text *local)
+{
+	size_t n = req->host.len;
+	struct kvs k;
+
+	if (n > sizeof(req->host.s) - 1)
+		n = sizeof(req->host.s) - 1;
+	if (cache->valid && cache->version_minor == req->version_minor &&
+	    cache->host_len == req->host.len && cache->host_truncated == req->host.truncated &&
+	    memcmp(cache->host, req->host.s, n) == 0)
+		return true;
+	k.n = 0;
+	server_conn_attrs(&k, req, t, peer, local);
+	cache->valid = rt_attr_pack_make(&cache->pack, k.a, k.n);
+	cache->version_minor = req->version_minor;
+	cache->host_len = req->host.len;
+	cache->host_truncated = req->host.truncated;
+	memcpy(cache->host, req->host.s, n);
+	return cache->valid;
+}
+
 void hk_http_server_attrs(struct rt_span *sp, const struct hk_http *req,
-			  const struct hk_sa_text *peer, const struct hk_sa_text *local)
+			  const struct hk_sa_text *peer, const struct hk_sa_text *local,
+			  struct hk_server_cache *cache)
 {
 	char buf[HK_URL_MAX];
 	struct kvs k;
 	struct target t;
-	struct hostport hp;
 	size_t n;
 
 	/* An unsampled span records nothing: skip the work. */
@@ -715,34 +776,14 @@ void hk_http_server_attrs(struct rt_span *sp, const struct hk_http *req,
 	set_method(sp, &k, req);
 	split_target(req, &t);
 	server_url(&k, &t, buf);
-
-	/*
-	 * server.address/port, "Setting server.address and server.port": the
-	 * first of Forwarded#host / X-Forwarded-Host (not captured), :authority
-	 * (HTTP/2, not seen), "The Host header"; "Instrumentations SHOULD
-	 * populate both server.address and server.port attributes by parsing
-	 * the value of corresponding header." An absolute-form target wins over
-	 * Host: RFC 9112 3.2.2, "the origin server MUST ignore the received
-	 * Host header field (if any) and instead use the host information of
-	 * the request-target" (as semconv note [2] says for clients).
-	 * DECISION: an invalid Host (bad port, unclosed bracket, empty) is
-	 * treated as absent (RFC 9112 3.3: "If there is no Host header field
-	 * or if its field value is empty or invalid, the target URI's authority
-	 * component is empty"); then, and with no Host at all (HTTP/1.0), the
-	 * local socket address names the server ("otherwise, IP address").
-	 */
-	if (t.form == T_ABSOLUTE && parse_hostport(t.hostport, t.hostport_len, &hp))
-		set_server_hp(&k, &hp, t.scheme);
-	else if (host_header(req, &hp))
-		set_server_hp(&k, &hp, "http");
-	else
-		set_server_sa(&k, local);
-
-	/* client.address (Recommended) and network.peer.*; client.port is
-	 * Opt-In on server spans and not recorded (network.peer.port has the
-	 * same value here). */
-	set_peer(&k, peer, true);
-	set_version(&k, req);
+	if (cache && t.form != T_ABSOLUTE && conn_attrs_cached(cache, req, &t, peer, local)) {
+		/* The same list, set in three parts. */
+		rt_span_set_attrs(sp, k.a, k.n);
+		rt_span_set_pack(sp, &cache->pack);
+		k.n = 0;
+	} else {
+		server_conn_attrs(&k, req, &t, peer, local);
+	}
 
 	/* user_agent.original (Recommended on servers): "Value of the HTTP
 	 * User-Agent header sent by the client". An empty value cannot be told
@@ -767,7 +808,7 @@ void hk_http_server_request(struct rt_span *sp, const struct hk_http *req,
 		return;
 	hk_sa_text(peer, &p);
 	hk_sa_text(local, &l);
-	hk_http_server_attrs(sp, req, &p, &l);
+	hk_http_server_attrs(sp, req, &p, &l, NULL);
 }
 
 /*

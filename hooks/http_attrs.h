@@ -54,9 +54,26 @@ void hk_sa_text(const struct sockaddr *sa, struct hk_sa_text *out);
 void hk_http_server_request(struct rt_span *sp, const struct hk_http *req,
 			    const struct sockaddr *peer, const struct sockaddr *local);
 
-/* The same with the addresses already converted (NULL or !ip: left out). */
+/*
+ * What the requests of one connection share: server.*, network.peer.*,
+ * client.address and network.protocol.version, prepared for the Host value
+ * and version they were made from (hk_http_server_attrs).
+ */
+struct hk_server_cache {
+	bool valid;
+	bool host_truncated;
+	uint8_t version_minor;
+	uint16_t host_len;
+	char host[HK_HTTP_HOST_MAX];
+	struct rt_attr_pack pack;
+};
+
+/* The same with the addresses already converted (NULL or !ip: left out),
+ * and with the connection's cache (zeroed when the connection starts; NULL:
+ * none), which must always come with the same peer and local. */
 void hk_http_server_attrs(struct rt_span *sp, const struct hk_http *req,
-			  const struct hk_sa_text *peer, const struct hk_sa_text *local);
+			  const struct hk_sa_text *peer, const struct hk_sa_text *local,
+			  struct hk_server_cache *cache);
 
 /*
  * Server span, at its end: http.response.status_code from resp (NULL when

@@ -423,6 +423,85 @@ one_by_one:
 	}
 }
 
+bool rt_attr_pack_make(struct rt_attr_pack *pk, const struct rt_attr *kv, size_t n)
+{
+	size_t used = 0;
+
+	pk->n = 0;
+	pk->mask = 0;
+	pk->max_len = 0;
+	if (n > RT_ATTR_PACK_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct rt_attr *a = &pk->a[i];
+
+		if (!kv[i].key)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (pk->a[j].key == kv[i].key)
+				return false;
+		*a = kv[i];
+		a->owner = RT_OWNER_SPAN;
+		if (a->type == RT_V_STR) {
+			if (!kv[i].s || a->len >= sizeof(pk->text) - used)
+				return false;
+			memcpy(pk->text + used, kv[i].s, a->len);
+			pk->text[used + a->len] = 0;
+			a->s = pk->text + used;
+			used += (size_t)a->len + 1;
+			if (a->len > pk->max_len)
+				pk->max_len = a->len;
+		} else if (a->type != RT_V_INT && a->type != RT_V_BOOL && a->type != RT_V_DOUBLE) {
+			return false;
+		}
+		pk->mask |= key_bit(a->key);
+	}
+	pk->text_len = (uint16_t)used;
+	pk->n = (uint8_t)n;
+	return true;
+}
+
+void rt_span_set_pack(struct rt_span *sp, const struct rt_attr_pack *pk)
+{
+	struct rt_attr *a;
+	char *d;
+
+	if (!sp || !sp->recording)
+		return;
+	if (!span_attr_room(sp, pk->n) || pk->max_len > value_max() ||
+	    pk->text_len > RT_SPAN_ARENA - sp->arena_used)
+		goto general;
+	if (sp->key_bloom & pk->mask) {
+		/* Maybe one of the keys is set already (then its value is
+		 * replaced in place), maybe only a shared filter bit: look. */
+		for (uint16_t i = 0; i < sp->nattrs; i++) {
+			if (!(key_bit(sp->attrs[i].key) & pk->mask))
+				continue;
+			for (uint8_t j = 0; j < pk->n; j++)
+				if (sp->attrs[i].key == pk->a[j].key &&
+				    sp->attrs[i].owner == RT_OWNER_SPAN)
+					goto general;
+		}
+	}
+	/* What the single calls would leave: the values one after the other
+	 * in the arena, the entries in order after the span's last. */
+	d = sp->arena + sp->arena_used;
+	memcpy(d, pk->text, pk->text_len);
+	a = &sp->attrs[sp->nattrs];
+	for (uint8_t j = 0; j < pk->n; j++) {
+		a[j] = pk->a[j];
+		if (a[j].type == RT_V_STR)
+			a[j].s = d + (pk->a[j].s - pk->text);
+	}
+	sp->arena_used += pk->text_len;
+	sp->nattrs = (uint16_t)(sp->nattrs + pk->n);
+	sp->nspan_attrs = (uint16_t)(sp->nspan_attrs + pk->n);
+	sp->key_bloom |= pk->mask;
+	return;
+general:
+	rt_span_set_attrs(sp, pk->a, pk->n);
+}
+
 void rt_span_set_bool(struct rt_span *sp, const char *key, bool val)
 {
 	struct rt_attr *a;

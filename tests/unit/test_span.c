@@ -268,8 +268,8 @@ Test(span, huge_values_stay_within_the_arena)
 }
 
 /*
- * rt_span_set_attrs(sp, kv, n) is specified as the n single calls in
- * order. Each row puts a span in some state (attributes already set, the
+ * rt_span_set_attrs(sp, kv, n) and rt_span_set_pack() with a pack of kv are
+ * specified as the n single calls in order. Each row puts a span in some state (attributes already set, the
  * arena nearly full, tight limits) and then sets the same list both ways
  * on two spans; the spans must come out identical, field by field.
  */
@@ -327,7 +327,8 @@ Test(span, set_attrs_is_the_single_calls_in_order)
 
 	memset(big, 'x', sizeof(big));
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-		struct rt_span *one, *all;
+		struct rt_span *one, *all, *packed;
+		struct rt_attr_pack pk;
 		int e = 0;
 
 		if (rows[r].count_limit) {
@@ -361,8 +362,19 @@ Test(span, set_attrs_is_the_single_calls_in_order)
 		}
 		rt_span_set_attrs(all, kv, n);
 		same_attrs(one, all, rows[r].row);
+		/* and as a prepared pack */
+		cr_assert(rt_attr_pack_make(&pk, kv, n));
+		packed = rt_span_start("a", RT_KIND_SERVER, NULL, 0);
+		cr_assert(packed);
+		if (rows[r].pre_dup)
+			rt_span_set_str(packed, "k.s2", "before", 6);
+		if (rows[r].pre_big)
+			rt_span_set_str(packed, "k.big", big, rows[r].pre_big);
+		rt_span_set_pack(packed, &pk);
+		same_attrs(one, packed, rows[r].row);
 		rt_span_end(one, 0);
 		rt_span_end(all, 0);
+		rt_span_end(packed, 0);
 		drain();
 	}
 }
