@@ -154,7 +154,7 @@ static void conn_free(struct hk_conn *c)
 					      __ATOMIC_RELAXED));
 }
 
-bool hk_conn_lock(struct hk_conn *c)
+bool hk_conn_lock_slow(struct hk_conn *c)
 {
 	for (int i = 0; i < SPIN; i++) {
 		if (!__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE))
@@ -163,11 +163,6 @@ bool hk_conn_lock(struct hk_conn *c)
 			sched_yield();
 	}
 	return false;
-}
-
-void hk_conn_unlock(struct hk_conn *c)
-{
-	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
 }
 
 struct hk_conn *hk_conn_attach(int fd, enum hk_role role)

@@ -122,9 +122,21 @@ void hk_conn_retire(int fd, struct hk_conn *c);
 void hk_conn_detach_range(unsigned lo, unsigned hi);
 
 /* Try-lock with a bounded spin; false when not acquired (the caller then
- * marks the connection ignored or passes through). */
-bool hk_conn_lock(struct hk_conn *c);
-void hk_conn_unlock(struct hk_conn *c);
+ * marks the connection ignored or passes through). The first try is
+ * inline: the lock is almost always free. */
+bool hk_conn_lock_slow(struct hk_conn *c);
+
+static inline bool hk_conn_lock(struct hk_conn *c)
+{
+	if (__builtin_expect(!__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE), 1))
+		return true;
+	return hk_conn_lock_slow(c);
+}
+
+static inline void hk_conn_unlock(struct hk_conn *c)
+{
+	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
+}
 
 /* Fill c->peer and c->local (getpeername/getsockname, as text) once. */
 void hk_conn_addrs(struct hk_conn *c);
