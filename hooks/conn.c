@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include "../runtime/config.h"
 #include "../runtime/runtime.h"
 #include "http.h"
 
@@ -187,6 +188,13 @@ struct hk_conn *hk_conn_attach(int fd, enum hk_role role)
 	c->role = (uint8_t)role;
 	hk_http_init(&c->out, role == HK_ROLE_CLIENT ? HK_HTTP_REQUEST : HK_HTTP_RESPONSE);
 	hk_http_init(&c->in, role == HK_ROLE_CLIENT ? HK_HTTP_RESPONSE : HK_HTTP_REQUEST);
+	if (role == HK_ROLE_SERVER) {
+		/* The events hooks/http.c acts on for a server: the parser may
+		 * pass over the others without returning. */
+		c->in.report = 1u << HK_EV_HEAD_START | 1u << HK_EV_HEAD_DONE | 1u << HK_EV_NOT_HTTP;
+		c->out.report = 1u << HK_EV_HEAD_START | 1u << HK_EV_MSG_DONE | 1u << HK_EV_NOT_HTTP |
+				(rt_cfg.http_traceresponse ? 1u << HK_EV_BLANK_LINE : 0);
+	}
 	old = __atomic_exchange_n(&hk_fdtab[fd], c, __ATOMIC_ACQ_REL);
 	if (old) {
 		/* The fd was closed behind our back (a raw syscall, or a
