@@ -27,7 +27,9 @@
 # callgrind_annotate (--inclusive=yes, --tree=caller).
 #
 # Environment: CG_N1 (1000), CG_N2 (3000), CG_ONLY=native|lib|lib_off (one
-# way only), CG_EXTRA_ENV ("VAR=VALUE ..." added to the library's runs).
+# way only), CG_EXTRA_ENV ("VAR=VALUE ..." added to the library's runs),
+# CG_VALGRIND_ARGS (more callgrind options, e.g. --dump-instr=yes or
+# --cache-sim=yes; the figures printed are Ir either way).
 # Everything listens on 127.0.0.1; every process started here is stopped
 # here, by pid; every wait is bounded.
 
@@ -126,7 +128,7 @@ ir() {
 	lib_off) envs=(LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=cg OTEL_TRACES_EXPORTER=none
 		OTEL_TRACES_SAMPLER=always_off ${CG_EXTRA_ENV:-}) ;;
 	esac
-	env "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$f" \
+	env "${envs[@]}" valgrind --tool=callgrind ${CG_VALGRIND_ARGS:-} --callgrind-out-file="$f" \
 		"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e stderr >"$dir/stdout" 2>"$dir/stderr" &
 	pid=$!
 	PIDS+=("$pid")
