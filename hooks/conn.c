@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include "../runtime/config.h"
 #include "../runtime/runtime.h"
 #include "http.h"
 
@@ -154,7 +155,7 @@ static void conn_free(struct hk_conn *c)
 					      __ATOMIC_RELAXED));
 }
 
-bool hk_conn_lock(struct hk_conn *c)
+bool hk_conn_lock_slow(struct hk_conn *c)
 {
 	for (int i = 0; i < SPIN; i++) {
 		if (!__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE))
@@ -163,11 +164,6 @@ bool hk_conn_lock(struct hk_conn *c)
 			sched_yield();
 	}
 	return false;
-}
-
-void hk_conn_unlock(struct hk_conn *c)
-{
-	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
 }
 
 struct hk_conn *hk_conn_attach(int fd, enum hk_role role)
@@ -192,6 +188,13 @@ struct hk_conn *hk_conn_attach(int fd, enum hk_role role)
 	c->role = (uint8_t)role;
 	hk_http_init(&c->out, role == HK_ROLE_CLIENT ? HK_HTTP_REQUEST : HK_HTTP_RESPONSE);
 	hk_http_init(&c->in, role == HK_ROLE_CLIENT ? HK_HTTP_RESPONSE : HK_HTTP_REQUEST);
+	if (role == HK_ROLE_SERVER) {
+		/* The events hooks/http.c acts on for a server: the parser may
+		 * pass over the others without returning. */
+		c->in.report = 1u << HK_EV_HEAD_START | 1u << HK_EV_HEAD_DONE | 1u << HK_EV_NOT_HTTP;
+		c->out.report = 1u << HK_EV_HEAD_START | 1u << HK_EV_MSG_DONE | 1u << HK_EV_NOT_HTTP |
+				(rt_cfg.http_traceresponse ? 1u << HK_EV_BLANK_LINE : 0);
+	}
 	old = __atomic_exchange_n(&hk_fdtab[fd], c, __ATOMIC_ACQ_REL);
 	if (old) {
 		/* The fd was closed behind our back (a raw syscall, or a
@@ -264,15 +267,18 @@ void hk_conn_detach_range(unsigned lo, unsigned hi)
 
 void hk_conn_addrs(struct hk_conn *c)
 {
-	socklen_t pl = sizeof(c->peer), ll = sizeof(c->local);
+	struct sockaddr_storage peer, local;
+	socklen_t pl = sizeof(peer), ll = sizeof(local);
 	int saved = errno;
 
 	if (c->peer_ok)
 		return;
-	if (getpeername(c->fd, (struct sockaddr *)&c->peer, &pl) != 0)
-		c->peer.ss_family = AF_UNSPEC;
-	if (getsockname(c->fd, (struct sockaddr *)&c->local, &ll) != 0)
-		c->local.ss_family = AF_UNSPEC;
+	if (getpeername(c->fd, (struct sockaddr *)&peer, &pl) != 0)
+		peer.ss_family = AF_UNSPEC;
+	if (getsockname(c->fd, (struct sockaddr *)&local, &ll) != 0)
+		local.ss_family = AF_UNSPEC;
+	hk_sa_text((struct sockaddr *)&peer, &c->peer);
+	hk_sa_text((struct sockaddr *)&local, &c->local);
 	c->peer_ok = true;
 	errno = saved;
 }

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "../runtime/span.h"
+#include "http_attrs.h"
 #include "http_parse.h"
 
 #define HK_PIPELINE_MAX 16		/* requests in flight on one connection */
@@ -61,9 +62,10 @@ struct hk_conn {
 	bool ignored;			/* not HTTP, or given up: pass through */
 	int fd;
 
-	struct sockaddr_storage peer;	/* fetched lazily (peer_ok) */
-	struct sockaddr_storage local;
+	struct hk_sa_text peer;		/* as attributes record them: fetched and */
+	struct hk_sa_text local;	/* converted once, on the first span (peer_ok) */
 	bool peer_ok;
+	struct hk_server_cache attrs;	/* server: attributes its requests share */
 
 	/* Outgoing direction: requests (client) or responses (server). */
 	struct hk_http out;
@@ -120,11 +122,23 @@ void hk_conn_retire(int fd, struct hk_conn *c);
 void hk_conn_detach_range(unsigned lo, unsigned hi);
 
 /* Try-lock with a bounded spin; false when not acquired (the caller then
- * marks the connection ignored or passes through). */
-bool hk_conn_lock(struct hk_conn *c);
-void hk_conn_unlock(struct hk_conn *c);
+ * marks the connection ignored or passes through). The first try is
+ * inline: the lock is almost always free. */
+bool hk_conn_lock_slow(struct hk_conn *c);
 
-/* Fill c->peer and c->local (getpeername/getsockname) once. */
+static inline bool hk_conn_lock(struct hk_conn *c)
+{
+	if (__builtin_expect(!__atomic_exchange_n(&c->lock, 1, __ATOMIC_ACQUIRE), 1))
+		return true;
+	return hk_conn_lock_slow(c);
+}
+
+static inline void hk_conn_unlock(struct hk_conn *c)
+{
+	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Fill c->peer and c->local (getpeername/getsockname, as text) once. */
 void hk_conn_addrs(struct hk_conn *c);
 
 #endif

@@ -59,6 +59,10 @@ struct ends {
 	} e[MAX_ENDS];
 };
 
+/* Is the head's method m (a literal)? The method field is longer than any
+ * literal here, so the compare (NUL included) is a couple of loads. */
+#define METHOD_IS(h, m) (memcmp((h)->method, m, sizeof(m)) == 0)
+
 /* ------------------------------------------------------------------ */
 /* The request queue */
 
@@ -155,8 +159,8 @@ static void server_request(struct hk_conn *c)
 		c->ignored = true;	/* deeper pipelining than we follow */
 		return;
 	}
-	r->head = strcmp(c->in.method, "HEAD") == 0;
-	r->connect = strcmp(c->in.method, "CONNECT") == 0;
+	r->head = METHOD_IS(&c->in, "HEAD");
+	r->connect = METHOD_IS(&c->in, "CONNECT");
 	r->start_ns = c->in_start_ns;
 	memset(&parent, 0, offsetof(struct rt_ctx, tracestate) + 1);
 	/* Extraction only when the head carries a context at all. */
@@ -166,15 +170,15 @@ static void server_request(struct hk_conn *c)
 		memset(&parent, 0, offsetof(struct rt_ctx, tracestate) + 1);	/* a new trace */
 	if (!rt_cfg.http_exclude[0] || !path_excluded(&c->in)) {
 		sp = rt_span_start("HTTP", RT_KIND_SERVER, &parent, r->start_ns);
-		hk_conn_addrs(c);
-		hk_http_server_request(sp, &c->in, (struct sockaddr *)&c->peer,
-				       (struct sockaddr *)&c->local);
+		if (!c->peer_ok)
+			hk_conn_addrs(c);	/* once, at the first request */
+		hk_http_server_attrs(sp, &c->in, &c->peer, &c->local, &c->attrs);
 	}
 	r->sp = sp;
 	if (sp)
 		rt_span_ctx(sp, &ctx);
 	else
-		ctx = parent;
+		rt_ctx_copy(&ctx, &parent);
 	/* Outgoing calls this thread makes now belong to this request. */
 	if (ctx.valid)
 		rt_ctx_set_serving(&ctx, &r->seq, __atomic_load_n(&r->seq, __ATOMIC_RELAXED));
@@ -186,7 +190,7 @@ static void plan_client_injection(struct hk_conn *c, uint32_t off)
 	struct hk_inject *in;
 
 	if (!c->writing || c->out.traceparent_count || c->out.upgrade ||
-	    strcmp(c->out.method, "CONNECT") == 0 || !rt_cfg.props.n)
+	    METHOD_IS(&c->out, "CONNECT") || !rt_cfg.props.n)
 		return;
 	if (c->ninject >= HK_INJECT_MAX)
 		return;
@@ -270,11 +274,12 @@ static void out_event(struct hk_conn *c, enum hk_http_event ev, uint32_t off, st
 				c->ignored = true;
 				break;
 			}
-			hk_conn_addrs(c);
-			hk_http_client_request(c->writing, &c->out, (struct sockaddr *)&c->peer);
+			if (!c->peer_ok)
+				hk_conn_addrs(c);
+			hk_http_client_attrs(c->writing, &c->out, &c->peer);
 			r->sp = c->writing;
-			r->head = strcmp(c->out.method, "HEAD") == 0;
-			r->connect = strcmp(c->out.method, "CONNECT") == 0;
+			r->head = METHOD_IS(&c->out, "HEAD");
+			r->connect = METHOD_IS(&c->out, "CONNECT");
 			c->writing = NULL;
 			break;
 		case HK_EV_NOT_HTTP:
@@ -474,15 +479,38 @@ static void advance(struct hk_conn *c, size_t parsed_end, size_t app_sent)
 		c->inject[i].off = c->inject[i].off > app_sent ? (uint32_t)(c->inject[i].off - app_sent) : 0;
 }
 
+/* Nothing to insert in this write: the program's own call, then the
+ * bookkeeping. Called with c locked; returns unlocked. */
+static ssize_t own_call(struct hk_conn *c, uint32_t gen, const struct hk_out_call *call,
+			size_t parsed_end, struct ends *ends)
+{
+	ssize_t r;
+	int err;
+
+	hk_conn_unlock(c);
+	r = hk_out_orig(call);
+	err = errno;
+	if (hk_conn_lock(c)) {
+		if (c->gen == gen) {
+			advance(c, parsed_end, r > 0 ? (size_t)r : 0);
+			finish_ends(c, ends);
+		}
+		hk_conn_unlock(c);
+	}
+	errno = err;
+	return r;
+}
+
 ssize_t hk_http_write(struct hk_conn *c, uint32_t gen, const struct hk_out_call *call)
 {
 	struct seg segs[MAX_SEGS];
 	char text[TEXT_STACK];
-	struct ends ends = { 0 };
+	struct ends ends;
 	size_t len = iov_total(call->iov, call->iovcnt), parsed_end, app_sent;
 	ssize_t r;
 	int err, ns, tries = 0;
 
+	ends.n = 0;		/* (the entries are written before they are read) */
 again:
 	if (!hk_conn_lock(c))
 		return hk_out_orig(call);
@@ -495,6 +523,11 @@ again:
 		parsed_end = out_parse(c, call->iov, call->iovcnt, c->ahead, len, &ends);
 	if (parsed_end < c->ahead)
 		parsed_end = c->ahead;
+
+	/* The usual case: nothing owed, nothing to insert, and too few
+	 * buffers to overflow the plan below (which then gives up). */
+	if (!c->owed_len && !c->ninject && call->iovcnt < MAX_SEGS - 2)
+		return own_call(c, gen, call, parsed_end, &ends);
 
 	/* The plan: owed insertion text, then program bytes split at every
 	 * insertion due inside this write. Insertions are kept in stream
@@ -549,21 +582,8 @@ again:
 			hk_conn_unlock(c);
 			return hk_out_orig(call);
 		}
-		if (!due && !c->owed_len) {
-			/* Nothing to insert: the program's own call. */
-			hk_conn_unlock(c);
-			r = hk_out_orig(call);
-			err = errno;
-			if (hk_conn_lock(c)) {
-				if (c->gen == gen) {
-					advance(c, parsed_end, r > 0 ? (size_t)r : 0);
-					finish_ends(c, &ends);
-				}
-				hk_conn_unlock(c);
-			}
-			errno = err;
-			return r;
-		}
+		if (!due && !c->owed_len)
+			return own_call(c, gen, call, parsed_end, &ends);
 	}
 	hk_conn_unlock(c);
 
@@ -743,8 +763,9 @@ out:
 
 void hk_http_sent_unseen(struct hk_conn *c, uint32_t gen, uint64_t n)
 {
-	struct ends ends = { 0 };
+	struct ends ends;
 
+	ends.n = 0;
 	if (!hk_conn_lock(c))
 		return;
 	if (c->gen != gen || c->ignored) {

@@ -9,8 +9,9 @@
  * choice made is written beside the code as DECISION.
  *
  * DESIGN: pure functions. Nothing is allocated; the only buffers are on the
- * stack and bounded (HK_URL_MAX): url.full and url.query are composed there
- * and copied into the span's arena by rt_span_set_str(). Any input is
+ * stack and bounded (HK_URL_MAX): url.full and url.query are composed there.
+ * A span's attributes are gathered in order and set with one
+ * rt_span_set_attrs() call, which copies them into the span's arena. Any input is
  * accepted: odd targets, invalid Host values and bytes that are not UTF-8
  * never crash and never read past a field's len (the encoders repair UTF-8
  * later; we only avoid cutting a valid multi-byte character in half when
@@ -132,6 +133,54 @@ static size_t fmt_uint(char *buf, unsigned v)
 }
 
 /* ------------------------------------------------------------------ */
+/* The attributes of one span, gathered in order                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A span's attributes are collected here in the order the semconv tables
+ * give, then set with one rt_span_set_attrs() call (which, for a span that
+ * has room, costs a fraction of one call per attribute). Values are not
+ * copied here: they must stay valid until that call, so every value points
+ * into the request head, the caller's buffers or static strings.
+ */
+#define KV_MAX 16		/* more than any span here gets (12) */
+
+struct kvs {
+	struct rt_attr a[KV_MAX];
+	size_t n;
+};
+
+static void kv_str(struct kvs *k, const char *key, const char *s, size_t len)
+{
+	struct rt_attr *a;
+
+	if (k->n >= KV_MAX)
+		return;
+	a = &k->a[k->n++];
+	a->key = key;
+	a->type = RT_V_STR;
+	a->s = s;
+	a->len = (uint16_t)len;	/* every value here is < HK_URL_MAX */
+}
+
+static void kv_cstr(struct kvs *k, const char *key, const char *s)
+{
+	kv_str(k, key, s, strlen(s));
+}
+
+static void kv_int(struct kvs *k, const char *key, int64_t v)
+{
+	struct rt_attr *a;
+
+	if (k->n >= KV_MAX)
+		return;
+	a = &k->a[k->n++];
+	a->key = key;
+	a->type = RT_V_INT;
+	a->v.i = v;
+}
+
+/* ------------------------------------------------------------------ */
 /* Query redaction                                                     */
 /* ------------------------------------------------------------------ */
 
@@ -215,18 +264,30 @@ size_t hk_http_redact_query(const char *q, size_t len, char *out, size_t cap)
  * not implemented yet; the semconv requires it when valid methods can end
  * up as _OTHER, so it is a known gap to report, not an oversight.
  */
-static const char *const known_methods[] = {
-	"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-};
+/* method[0..n) is one of the known methods: GET, HEAD, POST, PUT, DELETE,
+ * CONNECT, OPTIONS, TRACE, PATCH (by length first: this runs for every
+ * request). */
+static bool known_method_n(const char *m, size_t n)
+{
+	switch (n) {
+	case 3:
+		return memcmp(m, "GET", 3) == 0 || memcmp(m, "PUT", 3) == 0;
+	case 4:
+		return memcmp(m, "POST", 4) == 0 || memcmp(m, "HEAD", 4) == 0;
+	case 5:
+		return memcmp(m, "PATCH", 5) == 0 || memcmp(m, "TRACE", 5) == 0;
+	case 6:
+		return memcmp(m, "DELETE", 6) == 0;
+	case 7:
+		return memcmp(m, "OPTIONS", 7) == 0 || memcmp(m, "CONNECT", 7) == 0;
+	default:
+		return false;
+	}
+}
 
 bool hk_http_known_method(const char *method)
 {
-	if (!method)
-		return false;
-	for (size_t i = 0; i < sizeof(known_methods) / sizeof(known_methods[0]); i++)
-		if (strcmp(known_methods[i], method) == 0)
-			return true;
-	return false;
+	return method && known_method_n(method, strlen(method));
 }
 
 /*
@@ -243,34 +304,36 @@ bool hk_http_known_method(const char *method)
  * the http.request.method attribute to _OTHER"; http.request.method_original
  * is set "If and only if it's different than http.request.method".
  */
-static void set_method(struct rt_span *sp, const struct hk_http *req)
+static void set_method(struct rt_span *sp, struct kvs *k, const struct hk_http *req)
 {
 	size_t n = strnlen(req->method, sizeof(req->method));
 	char m[sizeof(req->method) + 1];
 
 	memcpy(m, req->method, n);
 	m[n] = 0;
-	if (hk_http_known_method(m)) {
+	/* The name goes into the span's arena before the attributes' values,
+	 * as it always has: limits are reached at the same point. */
+	if (known_method_n(m, n)) {
 		rt_span_set_name(sp, m, n);
-		rt_span_set_str(sp, "http.request.method", m, n);
+		kv_str(k, "http.request.method", req->method, n);
 		return;
 	}
 	rt_span_set_name(sp, "HTTP", 4);
-	rt_span_set_cstr(sp, "http.request.method", "_OTHER");
+	kv_str(k, "http.request.method", "_OTHER", 6);
 	if (strcmp(m, "_OTHER") != 0)
-		rt_span_set_str(sp, "http.request.method_original", m, n);
+		kv_str(k, "http.request.method_original", req->method, n);
 }
 
 /* semconv network.protocol.version: "1.0", "1.1". The version comes from
  * the request line, which is what both sides speak for this exchange. */
-static void set_version(struct rt_span *sp, const struct hk_http *req)
+static void set_version(struct kvs *k, const struct hk_http *req)
 {
-	char v[4] = { '1', '.', '0', 0 };
+	static const char versions[10][4] = { "1.0", "1.1", "1.2", "1.3", "1.4",
+					       "1.5", "1.6", "1.7", "1.8", "1.9" };
 
 	if (req->version_minor > 9)
 		return;		/* not a version we know: "SHOULD NOT be set" */
-	v[2] = (char)('0' + req->version_minor);
-	rt_span_set_str(sp, "network.protocol.version", v, 3);
+	kv_str(k, "network.protocol.version", versions[req->version_minor], 3);
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,11 +341,10 @@ static void set_version(struct rt_span *sp, const struct hk_http *req)
 /* ------------------------------------------------------------------ */
 
 /*
- * The numeric address and port of an AF_INET/AF_INET6 sockaddr. False for
- * NULL, other families, or a failed conversion. Addresses are recorded as
- * the socket reports them: an IPv4 client of a dual-stack socket stays
- * "::ffff:192.0.2.1" (DECISION: the same as the connect span's
- * network.peer.address, so the two can be joined).
+ * hk_sa_text: the numeric address and port of an AF_INET/AF_INET6 sockaddr.
+ * Addresses are recorded as the socket reports them: an IPv4 client of a
+ * dual-stack socket stays "::ffff:192.0.2.1" (DECISION: the same as the
+ * connect span's network.peer.address, so the two can be joined).
  */
 /* Dotted decimal without printf (glibc's inet_ntop formats IPv4 with
  * sprintf, which showed in profiles of every request). */
@@ -300,47 +362,43 @@ static void ipv4_text(const uint8_t b[4], char *out)
 	}
 }
 
-static bool sa_text(const struct sockaddr *sa, char buf[INET6_ADDRSTRLEN], int *port, bool *v6)
+void hk_sa_text(const struct sockaddr *sa, struct hk_sa_text *out)
 {
 	const void *a;
 
+	out->ip = false;
 	if (!sa)
-		return false;
+		return;
 	if (sa->sa_family == AF_INET) {
 		a = &((const struct sockaddr_in *)sa)->sin_addr;
-		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-		*v6 = false;
+		out->port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+		out->v6 = false;
+		ipv4_text(a, out->s);
 	} else if (sa->sa_family == AF_INET6) {
 		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-		*v6 = true;
+		out->port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+		out->v6 = true;
+		if (!inet_ntop(AF_INET6, a, out->s, sizeof(out->s)))
+			return;
 	} else {
-		return false;
+		return;
 	}
-	if (!*v6) {
-		ipv4_text(a, buf);
-		return true;
-	}
-	return inet_ntop(sa->sa_family, a, buf, INET6_ADDRSTRLEN) != NULL;
+	out->len = (uint8_t)strlen(out->s);
+	out->ip = true;
 }
 
 /* network.peer.address/port ("Peer address of the network connection - IP
  * address or Unix domain socket name"); and client.address on a server
  * ("Otherwise, the immediate client peer address": we see no
- * X-Forwarded-For). False when peer is not IP. */
-static bool set_peer(struct rt_span *sp, const struct sockaddr *peer, bool server)
+ * X-Forwarded-For). Nothing when peer is not IP. */
+static void set_peer(struct kvs *k, const struct hk_sa_text *peer, bool server)
 {
-	char a[INET6_ADDRSTRLEN];
-	int port;
-	bool v6;
-
-	if (!sa_text(peer, a, &port, &v6))
-		return false;
-	rt_span_set_cstr(sp, "network.peer.address", a);
-	rt_span_set_int(sp, "network.peer.port", port);
+	if (!peer || !peer->ip)
+		return;
+	kv_str(k, "network.peer.address", peer->s, peer->len);
+	kv_int(k, "network.peer.port", peer->port);
 	if (server)
-		rt_span_set_cstr(sp, "client.address", a);
-	return true;
+		kv_str(k, "client.address", peer->s, peer->len);
 }
 
 /* A host and optional port (RFC 3986 authority without userinfo). */
@@ -451,27 +509,22 @@ static int default_port(const char *scheme)
  * literals are recorded without their brackets (an address, like
  * network.peer.address).
  */
-static void set_server_hp(struct rt_span *sp, const struct hostport *hp, const char *scheme)
+static void set_server_hp(struct kvs *k, const struct hostport *hp, const char *scheme)
 {
 	int port = hp->port >= 0 ? hp->port : default_port(scheme);
 
-	rt_span_set_str(sp, "server.address", hp->host, hp->host_len);
+	kv_str(k, "server.address", hp->host, hp->host_len);
 	if (port > 0)
-		rt_span_set_int(sp, "server.port", port);
+		kv_int(k, "server.port", port);
 }
 
-/* server.address/port from a socket address; false when not IP. */
-static bool set_server_sa(struct rt_span *sp, const struct sockaddr *sa)
+/* server.address/port from a socket address; nothing when not IP. */
+static void set_server_sa(struct kvs *k, const struct hk_sa_text *sa)
 {
-	char a[INET6_ADDRSTRLEN];
-	int port;
-	bool v6;
-
-	if (!sa_text(sa, a, &port, &v6))
-		return false;
-	rt_span_set_cstr(sp, "server.address", a);
-	rt_span_set_int(sp, "server.port", port);
-	return true;
+	if (!sa || !sa->ip)
+		return;
+	kv_str(k, "server.address", sa->s, sa->len);
+	kv_int(k, "server.port", sa->port);
 }
 
 /* ------------------------------------------------------------------ */
@@ -604,18 +657,20 @@ static void split_target(const struct hk_http *req, struct target *t)
  * (Required; "The scheme of the original client request, if known ...
  * Otherwise, the scheme of the immediate peer request").
  */
-static void server_url(struct rt_span *sp, const struct target *t)
+static void server_url(struct kvs *k, const struct target *t, char buf[HK_URL_MAX])
 {
-	char buf[HK_URL_MAX];
 	size_t n;
 
-	rt_span_set_cstr(sp, "url.scheme", t->form == T_ABSOLUTE ? t->scheme : "http");
+	if (t->form == T_ABSOLUTE)
+		kv_cstr(k, "url.scheme", t->scheme);
+	else
+		kv_str(k, "url.scheme", "http", 4);
 	switch (t->form) {
 	case T_ASTERISK:
 		/* DECISION: "OPTIONS *" has no URI path (RFC 9112 3.3 makes the
 		 * reconstructed path empty), but url.path is Required and an
 		 * empty value would hide what was asked: record "*". */
-		rt_span_set_str(sp, "url.path", "*", 1);
+		kv_str(k, "url.path", "*", 1);
 		return;
 	case T_AUTHORITY:
 		/* DECISION: a CONNECT target names a tunnel endpoint and has no
@@ -624,67 +679,111 @@ static void server_url(struct rt_span *sp, const struct target *t)
 	case T_ABSOLUTE:
 		/* RFC 9110 4.2.3: an empty path is equivalent to "/". */
 		if (t->path_len == 0)
-			rt_span_set_str(sp, "url.path", "/", 1);
+			kv_str(k, "url.path", "/", 1);
 		else
-			rt_span_set_str(sp, "url.path", t->path, t->path_len);
+			kv_str(k, "url.path", t->path, t->path_len);
 		break;
 	case T_ORIGIN:
 	case T_OTHER:
 		/* DECISION: an empty path (an empty target, or one starting
 		 * with '?') is left out rather than recorded as "". */
 		if (t->path_len)
-			rt_span_set_str(sp, "url.path", t->path, t->path_len);
+			kv_str(k, "url.path", t->path, t->path_len);
 		break;
 	}
 	/* DECISION: "/p?" carries an empty query; an empty url.query says
 	 * nothing, so it is left out. A fragment is not part of the query. */
 	if (t->query && t->query_len) {
-		n = hk_http_redact_query(t->query, t->query_len, buf, sizeof(buf));
-		rt_span_set_str(sp, "url.query", buf, n);
+		n = hk_http_redact_query(t->query, t->query_len, buf, HK_URL_MAX);
+		kv_str(k, "url.query", buf, n);
 	}
 }
 
-void hk_http_server_request(struct rt_span *sp, const struct hk_http *req,
-			    const struct sockaddr *peer, const struct sockaddr *local)
+/*
+ * server.address/port, "Setting server.address and server.port": the
+ * first of Forwarded#host / X-Forwarded-Host (not captured), :authority
+ * (HTTP/2, not seen), "The Host header"; "Instrumentations SHOULD
+ * populate both server.address and server.port attributes by parsing
+ * the value of corresponding header." An absolute-form target wins over
+ * Host: RFC 9112 3.2.2, "the origin server MUST ignore the received
+ * Host header field (if any) and instead use the host information of
+ * the request-target" (as semconv note [2] says for clients).
+ * DECISION: an invalid Host (bad port, unclosed bracket, empty) is
+ * treated as absent (RFC 9112 3.3: "If there is no Host header field
+ * or if its field value is empty or invalid, the target URI's authority
+ * component is empty"); then, and with no Host at all (HTTP/1.0), the
+ * local socket address names the server ("otherwise, IP address").
+ *
+ * Then client.address (Recommended) and network.peer.*; client.port is
+ * Opt-In on server spans and not recorded (network.peer.port has the
+ * same value here); and network.protocol.version. On a connection these
+ * depend only on the Host value and the version (and the target, when it
+ * is in absolute form).
+ */
+static void server_conn_attrs(struct kvs *k, const struct hk_http *req, const struct target *t,
+			      const struct hk_sa_text *peer, const struct hk_sa_text *local)
 {
-	struct target t;
 	struct hostport hp;
+
+	if (t->form == T_ABSOLUTE && parse_hostport(t->hostport, t->hostport_len, &hp))
+		set_server_hp(k, &hp, t->scheme);
+	else if (host_header(req, &hp))
+		set_server_hp(k, &hp, "http");
+	else
+		set_server_sa(k, local);
+	set_peer(k, peer, true);
+	set_version(k, req);
+}
+
+/* Does the cache hold server_conn_attrs() for req (not an absolute-form
+ * target)? Else fill it; false when it cannot hold them. */
+static bool conn_attrs_cached(struct hk_server_cache *cache, const struct hk_http *req,
+			      const struct target *t, const struct hk_sa_text *peer,
+			      const struct hk_sa_text *local)
+{
+	size_t n = req->host.len;
+	struct kvs k;
+
+	if (n > sizeof(req->host.s) - 1)
+		n = sizeof(req->host.s) - 1;
+	if (cache->valid && cache->version_minor == req->version_minor &&
+	    cache->host_len == req->host.len && cache->host_truncated == req->host.truncated &&
+	    memcmp(cache->host, req->host.s, n) == 0)
+		return true;
+	k.n = 0;
+	server_conn_attrs(&k, req, t, peer, local);
+	cache->valid = rt_attr_pack_make(&cache->pack, k.a, k.n);
+	cache->version_minor = req->version_minor;
+	cache->host_len = req->host.len;
+	cache->host_truncated = req->host.truncated;
+	memcpy(cache->host, req->host.s, n);
+	return cache->valid;
+}
+
+void hk_http_server_attrs(struct rt_span *sp, const struct hk_http *req,
+			  const struct hk_sa_text *peer, const struct hk_sa_text *local,
+			  struct hk_server_cache *cache)
+{
+	char buf[HK_URL_MAX];
+	struct kvs k;
+	struct target t;
 	size_t n;
 
 	/* An unsampled span records nothing: skip the work. */
 	if (!sp || !req || !sp->recording)
 		return;
-	set_method(sp, req);
+	k.n = 0;
+	set_method(sp, &k, req);
 	split_target(req, &t);
-	server_url(sp, &t);
-
-	/*
-	 * server.address/port, "Setting server.address and server.port": the
-	 * first of Forwarded#host / X-Forwarded-Host (not captured), :authority
-	 * (HTTP/2, not seen), "The Host header"; "Instrumentations SHOULD
-	 * populate both server.address and server.port attributes by parsing
-	 * the value of corresponding header." An absolute-form target wins over
-	 * Host: RFC 9112 3.2.2, "the origin server MUST ignore the received
-	 * Host header field (if any) and instead use the host information of
-	 * the request-target" (as semconv note [2] says for clients).
-	 * DECISION: an invalid Host (bad port, unclosed bracket, empty) is
-	 * treated as absent (RFC 9112 3.3: "If there is no Host header field
-	 * or if its field value is empty or invalid, the target URI's authority
-	 * component is empty"); then, and with no Host at all (HTTP/1.0), the
-	 * local socket address names the server ("otherwise, IP address").
-	 */
-	if (t.form == T_ABSOLUTE && parse_hostport(t.hostport, t.hostport_len, &hp))
-		set_server_hp(sp, &hp, t.scheme);
-	else if (host_header(req, &hp))
-		set_server_hp(sp, &hp, "http");
-	else
-		set_server_sa(sp, local);
-
-	/* client.address (Recommended) and network.peer.*; client.port is
-	 * Opt-In on server spans and not recorded (network.peer.port has the
-	 * same value here). */
-	set_peer(sp, peer, true);
-	set_version(sp, req);
+	server_url(&k, &t, buf);
+	if (cache && t.form != T_ABSOLUTE && conn_attrs_cached(cache, req, &t, peer, local)) {
+		/* The same list, set in three parts. */
+		rt_span_set_attrs(sp, k.a, k.n);
+		rt_span_set_pack(sp, &cache->pack);
+		k.n = 0;
+	} else {
+		server_conn_attrs(&k, req, &t, peer, local);
+	}
 
 	/* user_agent.original (Recommended on servers): "Value of the HTTP
 	 * User-Agent header sent by the client". An empty value cannot be told
@@ -696,7 +795,20 @@ void hk_http_server_request(struct rt_span *sp, const struct hk_http *req,
 	if (req->user_agent.truncated)
 		n = utf8_trim(req->user_agent.s, n);
 	if (n)
-		rt_span_set_str(sp, "user_agent.original", req->user_agent.s, n);
+		kv_str(&k, "user_agent.original", req->user_agent.s, n);
+	rt_span_set_attrs(sp, k.a, k.n);
+}
+
+void hk_http_server_request(struct rt_span *sp, const struct hk_http *req,
+			    const struct sockaddr *peer, const struct sockaddr *local)
+{
+	struct hk_sa_text p, l;
+
+	if (!sp || !req || !sp->recording)
+		return;
+	hk_sa_text(peer, &p);
+	hk_sa_text(local, &l);
+	hk_http_server_attrs(sp, req, &p, &l, NULL);
 }
 
 /*
@@ -762,22 +874,20 @@ void hk_http_server_response(struct rt_span *sp, const struct hk_http *resp,
 
 /* "[v6]:port" / "v4:port", the port left out when it is http's 80; false
  * when peer is not IP. */
-static bool peer_authority(struct sbuf *b, const struct sockaddr *peer)
+static bool peer_authority(struct sbuf *b, const struct hk_sa_text *peer)
 {
-	char a[INET6_ADDRSTRLEN], p[12];
-	int port;
-	bool v6;
+	char p[12];
 
-	if (!sa_text(peer, a, &port, &v6))
+	if (!peer || !peer->ip)
 		return false;
-	if (v6)
+	if (peer->v6)
 		sb_put(b, "[", 1);
-	sb_puts(b, a);
-	if (v6)
+	sb_put(b, peer->s, peer->len);
+	if (peer->v6)
 		sb_put(b, "]", 1);
-	if (port != 80) {
+	if (peer->port != 80) {
 		sb_put(b, ":", 1);
-		sb_put(b, p, fmt_uint(p, (unsigned)port));
+		sb_put(b, p, fmt_uint(p, peer->port));
 	}
 	return true;
 }
@@ -814,11 +924,10 @@ static void put_path_query(struct sbuf *b, const struct target *t)
  * "REDACTED:REDACTED@". A target that is none of the RFC forms (no leading
  * '/') gets a '/' before it so it cannot merge into the host name.
  */
-static void client_url(struct rt_span *sp, const struct target *t, const struct hk_http *req,
-		       const struct sockaddr *peer)
+static void client_url(struct kvs *k, const struct target *t, const struct hk_http *req,
+		       const struct hk_sa_text *peer, char buf[HK_URL_MAX])
 {
-	char buf[HK_URL_MAX];
-	struct sbuf b = { buf, sizeof(buf), 0, false };
+	struct sbuf b = { buf, HK_URL_MAX, 0, false };
 	struct hostport hp;
 	size_t n;
 
@@ -847,19 +956,22 @@ static void client_url(struct rt_span *sp, const struct target *t, const struct 
 		}
 	}
 	n = sb_finish(&b);
-	rt_span_set_str(sp, "url.full", buf, n);
+	kv_str(k, "url.full", buf, n);
 }
 
-void hk_http_client_request(struct rt_span *sp, const struct hk_http *req,
-			    const struct sockaddr *peer)
+void hk_http_client_attrs(struct rt_span *sp, const struct hk_http *req,
+			  const struct hk_sa_text *peer)
 {
+	char buf[HK_URL_MAX];
+	struct kvs k;
 	struct target t;
 	struct hostport hp;
 
 	/* An unsampled span records nothing: skip the work. */
 	if (!sp || !req || !sp->recording)
 		return;
-	set_method(sp, req);
+	k.n = 0;
+	set_method(sp, &k, req);
 	split_target(req, &t);
 
 	/*
@@ -874,16 +986,28 @@ void hk_http_client_request(struct rt_span *sp, const struct hk_http *req,
 	 * has none (see set_server_hp).
 	 */
 	if (t.form == T_ABSOLUTE && parse_hostport(t.hostport, t.hostport_len, &hp))
-		set_server_hp(sp, &hp, t.scheme);
+		set_server_hp(&k, &hp, t.scheme);
 	else if (host_header(req, &hp))
-		set_server_hp(sp, &hp, "http");
+		set_server_hp(&k, &hp, "http");
 	else
-		set_server_sa(sp, peer);
+		set_server_sa(&k, peer);
 
-	client_url(sp, &t, req, peer);
-	set_peer(sp, peer, false);
-	set_version(sp, req);
+	client_url(&k, &t, req, peer, buf);
+	set_peer(&k, peer, false);
+	set_version(&k, req);
 	/* user_agent.original and url.scheme are Opt-In on client spans. */
+	rt_span_set_attrs(sp, k.a, k.n);
+}
+
+void hk_http_client_request(struct rt_span *sp, const struct hk_http *req,
+			    const struct sockaddr *peer)
+{
+	struct hk_sa_text p;
+
+	if (!sp || !req || !sp->recording)
+		return;
+	hk_sa_text(peer, &p);
+	hk_http_client_attrs(sp, req, &p);
 }
 
 void hk_http_client_response(struct rt_span *sp, const struct hk_http *resp,

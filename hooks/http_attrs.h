@@ -11,12 +11,31 @@
 #ifndef HK_HTTP_ATTRS_H
 #define HK_HTTP_ATTRS_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "../runtime/span.h"
 #include "http_parse.h"
+
+/* A socket address as the attributes record it: numeric text and port.
+ * A connection converts its addresses once (hooks/conn.h) for all the
+ * requests it carries. */
+struct hk_sa_text {
+	bool ip;			/* AF_INET or AF_INET6 and converted: the
+					 * fields below are set */
+	bool v6;
+	uint8_t len;			/* bytes in s */
+	uint16_t port;
+	char s[INET6_ADDRSTRLEN];	/* "192.0.2.1", "2001:db8::1" (NUL-terminated) */
+};
+
+/* Convert sa (NULL, or any family: then out->ip is false). Addresses are
+ * recorded as the socket reports them: an IPv4 client of a dual-stack
+ * socket stays "::ffff:192.0.2.1". Can't fail. */
+void hk_sa_text(const struct sockaddr *sa, struct hk_sa_text *out);
 
 /*
  * Server span, when the request head is complete (req at HK_EV_HEAD_DONE):
@@ -34,6 +53,27 @@
  */
 void hk_http_server_request(struct rt_span *sp, const struct hk_http *req,
 			    const struct sockaddr *peer, const struct sockaddr *local);
+
+/*
+ * What the requests of one connection share: server.*, network.peer.*,
+ * client.address and network.protocol.version, prepared for the Host value
+ * and version they were made from (hk_http_server_attrs).
+ */
+struct hk_server_cache {
+	bool valid;
+	bool host_truncated;
+	uint8_t version_minor;
+	uint16_t host_len;
+	char host[HK_HTTP_HOST_MAX];
+	struct rt_attr_pack pack;
+};
+
+/* The same with the addresses already converted (NULL or !ip: left out),
+ * and with the connection's cache (zeroed when the connection starts; NULL:
+ * none), which must always come with the same peer and local. */
+void hk_http_server_attrs(struct rt_span *sp, const struct hk_http *req,
+			  const struct hk_sa_text *peer, const struct hk_sa_text *local,
+			  struct hk_server_cache *cache);
 
 /*
  * Server span, at its end: http.response.status_code from resp (NULL when
@@ -61,6 +101,10 @@ void hk_http_server_response(struct rt_span *sp, const struct hk_http *resp,
  */
 void hk_http_client_request(struct rt_span *sp, const struct hk_http *req,
 			    const struct sockaddr *peer);
+
+/* The same with the peer's address already converted. */
+void hk_http_client_attrs(struct rt_span *sp, const struct hk_http *req,
+			  const struct hk_sa_text *peer);
 
 /*
  * Client span, at its end: http.response.status_code; status Error and

@@ -861,6 +861,7 @@ void hk_http_init(struct hk_http *p, enum hk_http_kind kind)
 	memset(p, 0, sizeof(*p));
 	p->kind = (uint8_t)kind;
 	p->state = S_IDLE;
+	p->report = HK_EV_ALL;
 }
 
 /* One more byte on the current line; false when the line is now too long. */
@@ -1158,6 +1159,30 @@ static size_t parse_blank(struct hk_http *p, const uint8_t *buf, size_t len, enu
 	return i + 1;
 }
 
+#define WANTS(p, e) ((p)->report & (1u << (e)))
+
+/*
+ * HK_EV_HEAD_DONE was reached after buf[0..i). When the caller does not ask
+ * for it and the message has no body, go on to its HK_EV_MSG_DONE (at the
+ * same offset, as the next call would report it), and when that is not
+ * asked for either, to what follows: the next head or the end of buf.
+ * Returns the bytes consumed with *ev set as hk_http_feed() reports.
+ */
+static size_t head_done(struct hk_http *p, const uint8_t *buf, size_t i, size_t len,
+			enum hk_http_event *ev)
+{
+	if (WANTS(p, HK_EV_HEAD_DONE) || p->state != S_DONE_PENDING)
+		return i;
+	p->state = (p->flags & F_TUNNEL) ? S_NOT_HTTP : S_IDLE;
+	*ev = HK_EV_MSG_DONE;
+	if (WANTS(p, HK_EV_MSG_DONE))
+		return i;
+	*ev = HK_EV_NONE;
+	if (i == len || p->state == S_NOT_HTTP)
+		return len;
+	return i + parse_idle(p, buf + i, len - i, ev);
+}
+
 /* Everything else: heads after their first byte, chunked bodies. len > 0. */
 static __attribute__((noinline)) size_t parse_rest(struct hk_http *p, const uint8_t *buf, size_t len,
 						   enum hk_http_event *ev)
@@ -1362,7 +1387,11 @@ hdr:
 				}
 				p->state = S_BLANK;
 				*ev = HK_EV_BLANK_LINE;
-				return i;
+				if (WANTS(p, HK_EV_BLANK_LINE))
+					return i;
+				/* Not asked for: the blank line itself, here. */
+				i += parse_blank(p, buf + i, len - i, ev);
+				return *ev == HK_EV_HEAD_DONE ? head_done(p, buf, i, len, ev) : i;
 			}
 			/* SP/HTAB here is obs-fold (or space before the first field) */
 			if (!(cls[c] & C_T) || ++p->nheaders > HK_HTTP_HEADERS_MAX)
@@ -1541,7 +1570,8 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 	if (p->state == S_DONE_PENDING) {
 		p->state = (p->flags & F_TUNNEL) ? S_NOT_HTTP : S_IDLE;
 		*ev = HK_EV_MSG_DONE;
-		return 0;
+		if (WANTS(p, HK_EV_MSG_DONE))
+			return 0;
 	}
 	*ev = HK_EV_NONE;
 	if (!len)
@@ -1555,7 +1585,8 @@ size_t hk_http_feed(struct hk_http *p, const uint8_t *buf, size_t len, enum hk_h
 		return parse_idle(p, buf, len, ev);
 	case S_BLANK:
 	case S_BLANK_LF:
-		return parse_blank(p, buf, len, ev);
+		k = parse_blank(p, buf, len, ev);
+		return *ev == HK_EV_HEAD_DONE ? head_done(p, buf, (size_t)k, len, ev) : (size_t)k;
 	case S_BODY_CL:
 		k = len < p->remaining ? len : p->remaining;
 		p->remaining -= k;

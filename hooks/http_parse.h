@@ -106,6 +106,8 @@ enum hk_http_event {
 				 * HK_EV_NONE) */
 };
 
+#define HK_EV_ALL 0x3e		/* every event but HK_EV_NONE */
+
 /* Captured value: NUL-terminated, len bytes; truncated when it did not fit. */
 #define HK_HTTP_FIELD(name, cap)	\
 	struct {			\
@@ -129,8 +131,14 @@ struct hk_http {
 	uint8_t flags;			/* F_* in http_parse.c */
 	uint16_t seen;			/* 1 << header id: first field line captured */
 
-	/* --- set by the caller: read at the response's HEAD_DONE (set them at
-	 * its HEAD_START, from the FIFO of requests); never reset here --- */
+	/* --- set by the caller --- */
+	uint8_t report;			/* the events the caller acts on: bits
+					 * 1 << HK_EV_*; hk_http_init() sets
+					 * HK_EV_ALL. Others may be passed over
+					 * (BLANK_LINE, a bodiless message's
+					 * HEAD_DONE and MSG_DONE) or not */
+	/* read at the response's HEAD_DONE (set them at its HEAD_START, from
+	 * the FIFO of requests); never reset here */
 	bool req_was_head;		/* RESPONSE: the request was HEAD (no body) */
 	bool req_was_connect;		/* RESPONSE: the request was CONNECT */
 

@@ -71,7 +71,7 @@ bool rt_ctx_push(const struct rt_ctx *ctx)
 
 	if (!t || t->depth >= RT_CTX_DEPTH)
 		return false;
-	t->stack[t->depth++] = *ctx;
+	rt_ctx_copy(&t->stack[t->depth++], ctx);
 	return true;
 }
 
@@ -107,7 +107,7 @@ static void ensure_process_trace(void)
 void rt_ctx_process(struct rt_ctx *out)
 {
 	ensure_process_trace();
-	*out = proc;
+	rt_ctx_copy(out, &proc);
 }
 
 bool rt_ctx_current_span(struct rt_ctx *out)
@@ -117,12 +117,12 @@ bool rt_ctx_current_span(struct rt_ctx *out)
 	if (!t)
 		return false;
 	if (t->depth) {
-		*out = t->stack[t->depth - 1];
+		rt_ctx_copy(out, &t->stack[t->depth - 1]);
 		return true;
 	}
 	if (t->serving_alive &&
 	    __atomic_load_n(t->serving_alive, __ATOMIC_ACQUIRE) == t->serving_val) {
-		*out = t->serving;
+		rt_ctx_copy(out, &t->serving);
 		return true;
 	}
 	return false;
@@ -134,7 +134,7 @@ void rt_ctx_set_serving(const struct rt_ctx *ctx, const uint32_t *alive, uint32_
 
 	if (!t)
 		return;
-	t->serving = *ctx;
+	rt_ctx_copy(&t->serving, ctx);
 	t->serving_val = alive_val;
 	t->serving_alive = alive;
 }
@@ -144,13 +144,13 @@ void rt_ctx_current(struct rt_ctx *out)
 	struct rt_thread *t = self;
 
 	if (t && t->depth) {
-		*out = t->stack[t->depth - 1];
+		rt_ctx_copy(out, &t->stack[t->depth - 1]);
 		return;
 	}
 	/* Acquire: pairs with the owner's release when the request ends. */
 	if (t && t->serving_alive &&
 	    __atomic_load_n(t->serving_alive, __ATOMIC_ACQUIRE) == t->serving_val) {
-		*out = t->serving;
+		rt_ctx_copy(out, &t->serving);
 		return;
 	}
 	if (t)
@@ -160,7 +160,7 @@ void rt_ctx_current(struct rt_ctx *out)
 
 void rt_ctx_set_process(const struct rt_ctx *ctx)
 {
-	proc = *ctx;
+	rt_ctx_copy(&proc, ctx);
 	__atomic_store_n(&proc_trace, 2, __ATOMIC_RELEASE);
 }
 

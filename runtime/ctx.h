@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define RT_TRACESTATE_MAX 512		/* W3C: propagate at least 512 characters */
 #define RT_BAGGAGE_MAX 8192		/* W3C baggage: at least 8192 bytes */
@@ -25,6 +26,17 @@ struct rt_ctx {
 	bool remote;			/* came from a carrier (header, environment) */
 	char tracestate[RT_TRACESTATE_MAX + 1];	/* validated; "" when none */
 };
+
+/* Copy a context: its fixed part and its tracestate up to the NUL (a
+ * plain struct copy moves all 540 bytes, on every request). Can't fail. */
+static inline void rt_ctx_copy(struct rt_ctx *dst, const struct rt_ctx *src)
+{
+	size_t n = src->tracestate[0] ? strnlen(src->tracestate, RT_TRACESTATE_MAX) : 0;
+
+	memcpy(dst, src, offsetof(struct rt_ctx, tracestate));
+	memcpy(dst->tracestate, src->tracestate, n);
+	dst->tracestate[n] = 0;
+}
 
 /* True when every byte of id[0..n) is zero. */
 static inline bool rt_id_is_zero(const uint8_t *id, size_t n)

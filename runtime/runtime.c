@@ -92,38 +92,68 @@ static void seed(struct rt_thread *t)
 	errno = saved;
 }
 
-static uint64_t rand64(void)
+/* The calling thread's generator, reseeded after a fork; NULL when no
+ * per-thread state could be mapped. */
+static uint64_t *thread_rng(void)
 {
 	struct rt_thread *t = rt_thread_self();
-	static uint64_t fallback[4] = { 1, 2, 3, 4 };
 
-	if (!t) {
-		/* No per-thread state could be mapped: a shared generator,
-		 * racy but never crashing. */
-		return next64(fallback) ^ rt_now_ns();
-	}
+	if (!t)
+		return NULL;
 	if (t->rng_gen != __atomic_load_n(&fork_gen, __ATOMIC_RELAXED))
 		seed(t);
-	return next64(t->rng);
+	return t->rng;
+}
+
+static uint64_t rand64(uint64_t *rng)
+{
+	static uint64_t fallback[4] = { 1, 2, 3, 4 };
+
+	if (__builtin_expect(rng != NULL, 1))
+		return next64(rng);
+	/* No per-thread state could be mapped: a shared generator, racy but
+	 * never crashing. */
+	return next64(fallback) ^ rt_now_ns();
+}
+
+static void trace_id_from(uint64_t *rng, uint8_t id[16])
+{
+	uint64_t a, b;
+
+	do {
+		a = rand64(rng);
+		b = rand64(rng);
+	} while (!(a | b));
+	memcpy(id, &a, 8);
+	memcpy(id + 8, &b, 8);
+}
+
+static void span_id_from(uint64_t *rng, uint8_t id[8])
+{
+	uint64_t a;
+
+	do {
+		a = rand64(rng);
+	} while (!a);
+	memcpy(id, &a, 8);
 }
 
 void rt_new_trace_id(uint8_t id[16])
 {
-	do {
-		uint64_t a = rand64(), b = rand64();
-
-		memcpy(id, &a, 8);
-		memcpy(id + 8, &b, 8);
-	} while (rt_id_is_zero(id, 16));
+	trace_id_from(thread_rng(), id);
 }
 
 void rt_new_span_id(uint8_t id[8])
 {
-	do {
-		uint64_t a = rand64();
+	span_id_from(thread_rng(), id);
+}
 
-		memcpy(id, &a, 8);
-	} while (rt_id_is_zero(id, 8));
+void rt_new_ids(uint8_t trace_id[16], uint8_t span_id[8])
+{
+	uint64_t *rng = thread_rng();
+
+	trace_id_from(rng, trace_id);
+	span_id_from(rng, span_id);
 }
 
 /*

@@ -47,6 +47,10 @@ uint64_t rt_now_ns(void);
 void rt_new_trace_id(uint8_t id[16]);
 void rt_new_span_id(uint8_t id[8]);
 
+/* Both for a new root span: the same as rt_new_trace_id then
+ * rt_new_span_id, with one look-up of the thread's generator. */
+void rt_new_ids(uint8_t trace_id[16], uint8_t span_id[8]);
+
 /*
  * The sampling decision for a new span whose parent is parent (NULL or
  * !valid for a root) in trace trace_id, per OTEL_TRACES_SAMPLER.

@@ -60,6 +60,7 @@ struct rt_span *rt_span_start(const char *name, enum rt_kind kind,
 {
 	struct rt_ctx cur;
 	struct rt_span *sp;
+	bool new_trace = false;
 
 	if (!rt_enabled)
 		return NULL;
@@ -88,10 +89,13 @@ struct rt_span *rt_span_start(const char *name, enum rt_kind kind,
 		memcpy(sp->trace_id, parent->trace_id, 16);
 		sp->flags = parent->flags & RT_FLAG_RANDOM;
 	} else {
-		rt_new_trace_id(sp->trace_id);
+		new_trace = true;
 		sp->flags = RT_FLAG_RANDOM;
 	}
-	rt_new_span_id(sp->span_id);
+	if (new_trace)
+		rt_new_ids(sp->trace_id, sp->span_id);
+	else
+		rt_new_span_id(sp->span_id);
 	if (rt_should_sample(parent->valid ? parent : NULL, sp->trace_id)) {
 		sp->flags |= RT_FLAG_SAMPLED;
 		sp->recording = true;
@@ -236,24 +240,266 @@ static void set_str(struct rt_span *sp, uint8_t owner, const char *key, const ch
 	a->len = (uint16_t)len;
 }
 
+/*
+ * The common case of a span attribute: a key not set before (its filter
+ * bit is clear), room under the count limits, a value within the length
+ * limit that fits the arena. Done in one place with one test; the result
+ * is exactly what set_str()/owner_slot() make of it, and anything else goes
+ * to them.
+ */
+static inline uint64_t key_bit(const char *key)
+{
+	return 1ull << (((uintptr_t)key >> 3) & 63);
+}
+
+/* Room for n more span attributes under both count limits. */
+static inline bool span_attr_room(const struct rt_span *sp, size_t n)
+{
+	return sp->nspan_attrs + n <= span_attr_limit() && sp->nattrs + n <= RT_SPAN_MAX_ATTRS;
+}
+
+/* The longest string value kept whole: the value-length limit, and the
+ * 16-bit length of struct rt_attr. */
+static inline size_t value_max(void)
+{
+	uint32_t lim = rt_cfg.limits.attr_value_len;
+
+	return lim && lim < UINT16_MAX ? lim : UINT16_MAX;
+}
+
+/* Copy into the arena, NUL-terminated; the caller checked the room.
+ * Attribute values are mostly short: up to 16 bytes take two overlapping
+ * moves (never reading outside s[0..len)) instead of a call. */
+static inline char *arena_put(struct rt_span *sp, const char *s, size_t len)
+{
+	char *d = sp->arena + sp->arena_used;
+	uint64_t x, y;
+	uint32_t u, v;
+
+	if (len >= 8 && len <= 16) {
+		memcpy(&x, s, 8);
+		memcpy(&y, s + len - 8, 8);
+		memcpy(d, &x, 8);
+		memcpy(d + len - 8, &y, 8);
+	} else if (len >= 4 && len < 8) {
+		memcpy(&u, s, 4);
+		memcpy(&v, s + len - 4, 4);
+		memcpy(d, &u, 4);
+		memcpy(d + len - 4, &v, 4);
+	} else if (len < 4) {
+		for (size_t i = 0; i < len; i++)
+			d[i] = s[i];
+	} else {
+		memcpy(d, s, len);
+	}
+	d[len] = 0;
+	sp->arena_used += (uint32_t)len + 1;
+	return d;
+}
+
+static inline struct rt_attr *new_span_attr(struct rt_span *sp, const char *key, uint64_t bit)
+{
+	struct rt_attr *a = &sp->attrs[sp->nattrs++];
+
+	sp->nspan_attrs++;
+	sp->key_bloom |= bit;
+	a->key = key;
+	a->owner = RT_OWNER_SPAN;
+	return a;
+}
+
 void rt_span_set_str(struct rt_span *sp, const char *key, const char *val, size_t len)
 {
-	set_str(sp, RT_OWNER_SPAN, key, val, len);
+	uint64_t bit = key_bit(key);
+	struct rt_attr *a;
+	const char *d;
+
+	if (!sp || !sp->recording)
+		return;
+	if (__builtin_expect(!key || !val || (sp->key_bloom & bit) || len > value_max() ||
+			     len >= RT_SPAN_ARENA - sp->arena_used || !span_attr_room(sp, 1), 0)) {
+		set_str(sp, RT_OWNER_SPAN, key, val, len);
+		return;
+	}
+	d = arena_put(sp, val, len);
+	a = new_span_attr(sp, key, bit);
+	a->type = RT_V_STR;
+	a->s = d;
+	a->len = (uint16_t)len;
 }
 
 void rt_span_set_cstr(struct rt_span *sp, const char *key, const char *val)
 {
-	set_str(sp, RT_OWNER_SPAN, key, val, val ? strlen(val) : 0);
+	if (!sp || !sp->recording)
+		return;
+	rt_span_set_str(sp, key, val, val ? strlen(val) : 0);
 }
 
 void rt_span_set_int(struct rt_span *sp, const char *key, int64_t val)
 {
+	uint64_t bit = key_bit(key);
 	struct rt_attr *a;
 
-	if (!sp || !sp->recording || !(a = owner_slot(sp, RT_OWNER_SPAN, key)))
+	if (!sp || !sp->recording)
+		return;
+	if (__builtin_expect(key && !(sp->key_bloom & bit) && span_attr_room(sp, 1), 1))
+		a = new_span_attr(sp, key, bit);
+	else if (!(a = owner_slot(sp, RT_OWNER_SPAN, key)))
 		return;
 	a->type = RT_V_INT;
 	a->v.i = val;
+}
+
+void rt_span_set_attrs(struct rt_span *sp, const struct rt_attr *kv, size_t n)
+{
+	uint16_t nattrs, nspan;
+	uint32_t used;
+	uint64_t bloom, mask = 0;
+	size_t max;
+	struct rt_attr *a;
+
+	if (!sp || !sp->recording)
+		return;
+	if (!span_attr_room(sp, n))
+		goto one_by_one;
+	/* Optimistic: each one is added as it comes, as long as it is new and
+	 * fits. The first that does not undoes them all (the span's state is
+	 * its counters; what lies beyond them is unused) and the list goes
+	 * one by one, through every limit, as if this call never happened. */
+	nattrs = sp->nattrs;
+	nspan = sp->nspan_attrs;
+	used = sp->arena_used;
+	bloom = sp->key_bloom;
+	max = value_max();
+	a = &sp->attrs[nattrs];
+	for (size_t i = 0; i < n; i++, a++) {
+		uint64_t bit = key_bit(kv[i].key);
+
+		if (!kv[i].key)
+			goto undo;
+		/* The filter has one bit per key pointer class: a hit is a
+		 * key set before (then the single call replaces its value) or
+		 * just a shared bit; look. */
+		if ((bloom | mask) & bit) {
+			for (const struct rt_attr *o = sp->attrs; o < a; o++)
+				if (o->key == kv[i].key && o->owner == RT_OWNER_SPAN)
+					goto undo;
+		}
+		mask |= bit;
+		*a = kv[i];
+		a->owner = RT_OWNER_SPAN;
+		if (a->type == RT_V_STR) {
+			if (!a->s || a->len > max || a->len >= RT_SPAN_ARENA - sp->arena_used)
+				goto undo;
+			a->s = arena_put(sp, a->s, a->len);
+		} else if (a->type != RT_V_INT && a->type != RT_V_BOOL && a->type != RT_V_DOUBLE) {
+			goto undo;
+		}
+	}
+	sp->nattrs = (uint16_t)(nattrs + n);
+	sp->nspan_attrs = (uint16_t)(nspan + n);
+	sp->key_bloom = bloom | mask;
+	return;
+undo:
+	sp->arena_used = used;
+one_by_one:
+	for (size_t i = 0; i < n; i++) {
+		switch (kv[i].type) {
+		case RT_V_STR:
+			rt_span_set_str(sp, kv[i].key, kv[i].s, kv[i].len);
+			break;
+		case RT_V_INT:
+			rt_span_set_int(sp, kv[i].key, kv[i].v.i);
+			break;
+		case RT_V_BOOL:
+			rt_span_set_bool(sp, kv[i].key, kv[i].v.b);
+			break;
+		case RT_V_DOUBLE:
+			rt_span_set_double(sp, kv[i].key, kv[i].v.d);
+			break;
+		default:
+			break;		/* not settable this way */
+		}
+	}
+}
+
+bool rt_attr_pack_make(struct rt_attr_pack *pk, const struct rt_attr *kv, size_t n)
+{
+	size_t used = 0;
+
+	pk->n = 0;
+	pk->mask = 0;
+	pk->max_len = 0;
+	if (n > RT_ATTR_PACK_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct rt_attr *a = &pk->a[i];
+
+		if (!kv[i].key)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (pk->a[j].key == kv[i].key)
+				return false;
+		*a = kv[i];
+		a->owner = RT_OWNER_SPAN;
+		if (a->type == RT_V_STR) {
+			if (!kv[i].s || a->len >= sizeof(pk->text) - used)
+				return false;
+			memcpy(pk->text + used, kv[i].s, a->len);
+			pk->text[used + a->len] = 0;
+			a->s = pk->text + used;
+			used += (size_t)a->len + 1;
+			if (a->len > pk->max_len)
+				pk->max_len = a->len;
+		} else if (a->type != RT_V_INT && a->type != RT_V_BOOL && a->type != RT_V_DOUBLE) {
+			return false;
+		}
+		pk->mask |= key_bit(a->key);
+	}
+	pk->text_len = (uint16_t)used;
+	pk->n = (uint8_t)n;
+	return true;
+}
+
+void rt_span_set_pack(struct rt_span *sp, const struct rt_attr_pack *pk)
+{
+	struct rt_attr *a;
+	char *d;
+
+	if (!sp || !sp->recording)
+		return;
+	if (!span_attr_room(sp, pk->n) || pk->max_len > value_max() ||
+	    pk->text_len > RT_SPAN_ARENA - sp->arena_used)
+		goto general;
+	if (sp->key_bloom & pk->mask) {
+		/* Maybe one of the keys is set already (then its value is
+		 * replaced in place), maybe only a shared filter bit: look. */
+		for (uint16_t i = 0; i < sp->nattrs; i++) {
+			if (!(key_bit(sp->attrs[i].key) & pk->mask))
+				continue;
+			for (uint8_t j = 0; j < pk->n; j++)
+				if (sp->attrs[i].key == pk->a[j].key &&
+				    sp->attrs[i].owner == RT_OWNER_SPAN)
+					goto general;
+		}
+	}
+	/* What the single calls would leave: the values one after the other
+	 * in the arena, the entries in order after the span's last. */
+	d = sp->arena + sp->arena_used;
+	memcpy(d, pk->text, pk->text_len);
+	a = &sp->attrs[sp->nattrs];
+	for (uint8_t j = 0; j < pk->n; j++) {
+		a[j] = pk->a[j];
+		if (a[j].type == RT_V_STR)
+			a[j].s = d + (pk->a[j].s - pk->text);
+	}
+	sp->arena_used += pk->text_len;
+	sp->nattrs = (uint16_t)(sp->nattrs + pk->n);
+	sp->nspan_attrs = (uint16_t)(sp->nspan_attrs + pk->n);
+	sp->key_bloom |= pk->mask;
+	return;
+general:
+	rt_span_set_attrs(sp, pk->a, pk->n);
 }
 
 void rt_span_set_bool(struct rt_span *sp, const char *key, bool val)

@@ -154,6 +154,47 @@ void rt_span_set_bool(struct rt_span *sp, const char *key, bool val);
 void rt_span_set_double(struct rt_span *sp, const char *key, double val);
 void rt_span_set_strarr(struct rt_span *sp, const char *key, const char *const *vals, size_t n);
 
+/*
+ * Set n span attributes at once, in order: exactly what the rt_span_set_*
+ * calls one by one would do, at a fraction of the cost when (as for every
+ * HTTP request) the keys are distinct and new, the count limits leave room
+ * for all of them and their strings fit the arena: one test, then plain
+ * copies. kv[i] gives key, type (RT_V_STR, RT_V_INT, RT_V_BOOL or
+ * RT_V_DOUBLE; other entries are skipped) and the value (s and len, or v);
+ * its other fields are ignored. Strings are copied: they need only live
+ * for the call.
+ */
+void rt_span_set_attrs(struct rt_span *sp, const struct rt_attr *kv, size_t n);
+
+/*
+ * A list of attributes prepared once and set on many spans (what one
+ * connection gives each of its requests): the values laid out as the
+ * span's arena will hold them, so that setting the list is two copies.
+ */
+#define RT_ATTR_PACK_MAX 8
+#define RT_ATTR_PACK_TEXT 512
+
+struct rt_attr_pack {
+	uint8_t n;				/* entries in a[] */
+	uint16_t text_len;			/* bytes of text[]: the values, each
+						 * with its NUL, in order */
+	uint16_t max_len;			/* the longest string value */
+	uint64_t mask;				/* the key filter bits of all keys */
+	struct rt_attr a[RT_ATTR_PACK_MAX];	/* as for rt_span_set_attrs(); string
+						 * values point into text[] */
+	char text[RT_ATTR_PACK_TEXT];
+};
+
+/* Prepare pk from kv[0..n) (as for rt_span_set_attrs(); keys distinct).
+ * False (pk unusable) when there are more than RT_ATTR_PACK_MAX entries,
+ * their strings do not fit text[], two keys are equal or an entry is of
+ * another type. The values are copied. */
+bool rt_attr_pack_make(struct rt_attr_pack *pk, const struct rt_attr *kv, size_t n);
+
+/* rt_span_set_attrs(sp, pk->a, pk->n), exactly, at the cost of two copies
+ * when the span has room for them all, under every limit. */
+void rt_span_set_pack(struct rt_span *sp, const struct rt_attr_pack *pk);
+
 void rt_span_set_status(struct rt_span *sp, enum rt_status st, const char *msg);
 
 /* Add an event; returns its index for rt_span_event_set_str(), -1 when

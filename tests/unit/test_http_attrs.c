@@ -775,6 +775,69 @@ Test(http_attrs, null_span_and_null_head)
 }
 
 /*
+ * A connection keeps the attributes its requests share (server.*,
+ * network.peer.*, client.address, network.protocol.version) for the Host
+ * value and version they came from. Requests in a row on one connection,
+ * with the Host changing, missing, invalid, truncated, and the version and
+ * target form changing: each span must be exactly the one made without the
+ * cache (same attributes, order, values, arena).
+ */
+Test(http_attrs, connection_cache_changes_nothing)
+{
+	static const struct {
+		const char *target, *host;	/* host NULL: absent */
+		uint8_t minor;
+		bool host_truncated;
+	} reqs[] = {
+		{ "/a", "example.com:8080", 1, false },
+		{ "/b?q=1", "example.com:8080", 1, false },	/* same Host: from the cache */
+		{ "/c", "example.com:8081", 1, false },		/* port differs */
+		{ "/d", "example.com:8081", 0, false },		/* version differs */
+		{ "/e", NULL, 1, false },			/* no Host: local address */
+		{ "/f", "[::1]:9", 1, false },
+		{ "/g", "bad host", 1, false },			/* invalid: local address */
+		{ "/h", "[::1]:9", 1, true },			/* truncated: invalid */
+		{ "http://abs.example:81/i", "[::1]:9", 1, false },	/* absolute form wins */
+		{ "/j", "[::1]:9", 1, false },
+	};
+	struct sockaddr_storage peer = sa_of("192.0.2.7", 40000), local = sa_of("2001:db8::2", 8080);
+	struct hk_sa_text pt, lt;
+	struct hk_server_cache cache;
+
+	memset(&cache, 0, sizeof(cache));
+	hk_sa_text(SA(peer), &pt);
+	hk_sa_text(SA(local), &lt);
+	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		struct rt_span *a = new_span(RT_KIND_SERVER), *b = new_span(RT_KIND_SERVER);
+		struct hk_http req;
+
+		req_fill(&req, "GET", reqs[i].target, reqs[i].host, "ua/1");
+		req.version_minor = reqs[i].minor;
+		req.host.truncated = reqs[i].host_truncated;
+		hk_http_server_request(a, &req, SA(peer), SA(local));
+		hk_http_server_attrs(b, &req, &pt, &lt, &cache);
+		cr_assert_eq(a->nattrs, b->nattrs, "request %zu", i);
+		cr_assert_eq(a->arena_used, b->arena_used, "request %zu", i);
+		cr_assert_str_eq(a->name, b->name);
+		for (int j = 0; j < a->nattrs; j++) {
+			const struct rt_attr *x = &a->attrs[j], *y = &b->attrs[j];
+
+			cr_assert_eq(x->key, y->key, "request %zu attr %d", i, j);
+			cr_assert_eq(x->type, y->type, "request %zu attr %d", i, j);
+			if (x->type == RT_V_STR) {
+				cr_assert_eq(x->len, y->len, "request %zu %s", i, x->key);
+				cr_assert_eq(memcmp(x->s, y->s, x->len + 1), 0, "request %zu %s", i, x->key);
+				cr_assert_eq(x->s - a->arena, y->s - b->arena, "request %zu %s", i, x->key);
+			} else {
+				cr_assert_eq(x->v.i, y->v.i, "request %zu %s", i, x->key);
+			}
+		}
+		rt_span_end(a, 0);
+		done(b);
+	}
+}
+
+/*
  * Random heads (fixed seed): any bytes in method, target, Host and
  * User-Agent, at any length up to the field caps, truncated or not. Must
  * not crash, must always name the span and set http.request.method, and

@@ -621,6 +621,84 @@ Test(http_parse, table_every_split)
 	}
 }
 
+/*
+ * The events a caller does not act on (p->report) may be passed over. For
+ * every row, every split and every choice among the three that can be
+ * (BLANK_LINE, HEAD_DONE, MSG_DONE): the events reported are the row's
+ * events with only unwanted ones missing, at the same offsets, and the
+ * parser ends in the same state as when it reports everything.
+ */
+static bool is_subsequence_with_all_wanted(const char *got, const char *want, unsigned report)
+{
+	char g[4096], w[4096], *gs, *ws, *gt = NULL, *wt = NULL;
+
+	snprintf(g, sizeof(g), "%s", got);
+	snprintf(w, sizeof(w), "%s", want);
+	gs = strtok_r(g, " ", &gt);
+	for (ws = strtok_r(w, " ", &wt); ws; ws = strtok_r(NULL, " ", &wt)) {
+		unsigned bit = 0;
+
+		switch (ws[0]) {
+		case 'S': bit = 1u << HK_EV_HEAD_START; break;
+		case 'B': bit = 1u << HK_EV_BLANK_LINE; break;
+		case 'H': bit = 1u << HK_EV_HEAD_DONE; break;
+		case 'M': bit = 1u << HK_EV_MSG_DONE; break;
+		case 'X': bit = 1u << HK_EV_NOT_HTTP; break;
+		}
+		if (gs && strcmp(gs, ws) == 0) {
+			gs = strtok_r(NULL, " ", &gt);
+			continue;
+		}
+		if (report & bit)
+			return false;		/* a wanted event is missing */
+	}
+	return gs == NULL;			/* nothing reported that is not in want */
+}
+
+Test(http_parse, table_every_split_with_events_passed_over)
+{
+	static struct hk_http whole, other;
+	static const unsigned skippable[] = { 1u << HK_EV_BLANK_LINE, 1u << HK_EV_HEAD_DONE,
+					      1u << HK_EV_MSG_DONE };
+
+	for (size_t ri = 0; ri < sizeof(rows) / sizeof(rows[0]); ri++) {
+		const struct row *r = &rows[ri];
+		size_t n = r->n ? r->n : strlen(r->in);
+		const uint8_t *in = (const uint8_t *)r->in;
+		struct guard g = guard_new(n);
+		char want[1024];
+		struct evlog lg;
+
+		expand(r->ev, r->in, n, want, sizeof(want));
+		memset(&lg, 0, sizeof(lg));
+		init_row(&whole, r);
+		feed_whole(&whole, &g, in, n, &lg);
+		for (unsigned m = 0; m < 8; m++) {
+			unsigned report = HK_EV_ALL;
+
+			for (unsigned b = 0; b < 3; b++)
+				if (m & (1u << b))
+					report &= ~skippable[b];
+			for (size_t k = 0; k <= n; k++) {
+				memset(&lg, 0, sizeof(lg));
+				init_row(&other, r);
+				other.report = (uint8_t)report;
+				if (k == 0)
+					feed_bytes(&other, &g, in, n, &lg);
+				else
+					feed_cut(&other, &g, in, n, &k, k < n, &lg);
+				cr_expect(is_subsequence_with_all_wanted(lg.s, want, report),
+					  "%s: report %#x, cut %zu: got \"%s\", want \"%s\"", r->rule, report,
+					  k, lg.s, want);
+				other.report = whole.report;
+				cr_expect(!memcmp(&whole, &other, sizeof(whole)),
+					  "%s: report %#x, cut %zu: struct differs", r->rule, report, k);
+			}
+		}
+		guard_free(&g);
+	}
+}
+
 /* Three cuts at every pair of positions on a message with every kind of
  * line end split: CR|LF of start line, field lines, blank line, chunk
  * lines, chunk data, trailers. */

@@ -267,6 +267,118 @@ Test(span, huge_values_stay_within_the_arena)
 	rt_span_end(sp, 0);
 }
 
+/*
+ * rt_span_set_attrs(sp, kv, n) and rt_span_set_pack() with a pack of kv are
+ * specified as the n single calls in order. Each row puts a span in some state (attributes already set, the
+ * arena nearly full, tight limits) and then sets the same list both ways
+ * on two spans; the spans must come out identical, field by field.
+ */
+static void same_attrs(const struct rt_span *a, const struct rt_span *b, const char *row)
+{
+	cr_assert_eq(a->nattrs, b->nattrs, "%s: nattrs", row);
+	cr_assert_eq(a->nspan_attrs, b->nspan_attrs, "%s: nspan_attrs", row);
+	cr_assert_eq(a->dropped_attrs, b->dropped_attrs, "%s: dropped", row);
+	cr_assert_eq(a->arena_used, b->arena_used, "%s: arena", row);
+	cr_assert_eq(a->key_bloom, b->key_bloom, "%s: key filter", row);
+	for (int i = 0; i < a->nattrs; i++) {
+		const struct rt_attr *x = &a->attrs[i], *y = &b->attrs[i];
+
+		cr_assert_eq(x->key, y->key, "%s: key %d", row, i);
+		cr_assert_eq(x->owner, y->owner, "%s: owner %d", row, i);
+		cr_assert_eq(x->type, y->type, "%s: type %d", row, i);
+		if (x->type == RT_V_STR) {
+			cr_assert_eq(x->len, y->len, "%s: len %d", row, i);
+			cr_assert_eq(memcmp(x->s, y->s, x->len + 1), 0, "%s: value %d", row, i);
+			cr_assert_eq(x->s - a->arena, y->s - b->arena, "%s: arena place %d", row, i);
+		} else {
+			cr_assert_eq(x->v.i, y->v.i, "%s: value %d", row, i);
+		}
+	}
+}
+
+Test(span, set_attrs_is_the_single_calls_in_order)
+{
+	static char big[4000];
+	static const struct {
+		const char *row;
+		const char *count_limit, *len_limit;	/* NULL: default */
+		size_t pre_big;				/* bytes of one attribute set first */
+		bool pre_dup;				/* "k.s2" set first */
+	} rows[] = {
+		{ "fresh span, defaults", NULL, NULL, 0, false },
+		{ "a key of the list already set: replaced in place", NULL, NULL, 0, true },
+		{ "count limit reached in the middle", "4", NULL, 0, false },
+		{ "count limit reached before", "1", NULL, 0, false },
+		{ "value length limit cuts some values", NULL, "3", 0, false },
+		{ "arena too full for the last values", NULL, NULL, 3040, false },
+		{ "arena full: strings dropped and counted", NULL, NULL, 3070, false },
+		{ "everything at once", "5", "5", 3000, true },
+	};
+	const struct rt_attr kv[] = {
+		{ .key = "k.s1", .type = RT_V_STR, .s = "short", .len = 5 },
+		{ .key = "k.i1", .type = RT_V_INT, .v.i = 7 },
+		{ .key = "k.s2", .type = RT_V_STR, .s = "a value of 23 bytes ...", .len = 23 },
+		{ .key = "k.b", .type = RT_V_BOOL, .v.b = true },
+		{ .key = "k.s3", .type = RT_V_STR, .s = "", .len = 0 },
+		{ .key = "k.d", .type = RT_V_DOUBLE, .v.d = 2.5 },
+		{ .key = "k.s4", .type = RT_V_STR, .s = "ab\xc3\xa9", .len = 4 },
+	};
+	const size_t n = sizeof(kv) / sizeof(kv[0]);
+
+	memset(big, 'x', sizeof(big));
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		struct rt_span *one, *all, *packed;
+		struct rt_attr_pack pk;
+		int e = 0;
+
+		if (rows[r].count_limit) {
+			env_table[e][0] = "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT";
+			env_table[e++][1] = rows[r].count_limit;
+		}
+		if (rows[r].len_limit) {
+			env_table[e][0] = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+			env_table[e++][1] = rows[r].len_limit;
+		}
+		env_table[e][0] = NULL;
+		rt_config_load(&rt_cfg, table_env);
+		one = rt_span_start("a", RT_KIND_SERVER, NULL, 0);
+		all = rt_span_start("a", RT_KIND_SERVER, NULL, 0);
+		cr_assert(one && all);
+		for (int k = 0; k < 2; k++) {
+			struct rt_span *sp = k ? all : one;
+
+			if (rows[r].pre_dup)
+				rt_span_set_str(sp, "k.s2", "before", 6);
+			if (rows[r].pre_big)
+				rt_span_set_str(sp, "k.big", big, rows[r].pre_big);
+		}
+		for (size_t i = 0; i < n; i++) {
+			switch (kv[i].type) {
+			case RT_V_STR: rt_span_set_str(one, kv[i].key, kv[i].s, kv[i].len); break;
+			case RT_V_INT: rt_span_set_int(one, kv[i].key, kv[i].v.i); break;
+			case RT_V_BOOL: rt_span_set_bool(one, kv[i].key, kv[i].v.b); break;
+			case RT_V_DOUBLE: rt_span_set_double(one, kv[i].key, kv[i].v.d); break;
+			}
+		}
+		rt_span_set_attrs(all, kv, n);
+		same_attrs(one, all, rows[r].row);
+		/* and as a prepared pack */
+		cr_assert(rt_attr_pack_make(&pk, kv, n));
+		packed = rt_span_start("a", RT_KIND_SERVER, NULL, 0);
+		cr_assert(packed);
+		if (rows[r].pre_dup)
+			rt_span_set_str(packed, "k.s2", "before", 6);
+		if (rows[r].pre_big)
+			rt_span_set_str(packed, "k.big", big, rows[r].pre_big);
+		rt_span_set_pack(packed, &pk);
+		same_attrs(one, packed, rows[r].row);
+		rt_span_end(one, 0);
+		rt_span_end(all, 0);
+		rt_span_end(packed, 0);
+		drain();
+	}
+}
+
 Test(span, events_links_status)
 {
 	struct rt_span *sp = rt_span_start("a", RT_KIND_INTERNAL, NULL, 0);
