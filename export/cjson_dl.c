@@ -143,17 +143,31 @@ static size_t utf8_seq(const uint8_t *s, size_t n, size_t *skip)
 	return need + 1;
 }
 
-/* Bytes at the start of s[0..n) that are all ASCII, 8 at a time. */
+/* Bytes at the start of s[0..n) that are all ASCII, 8 at a time; the last
+ * (partial) word is read overlapping the one before, never past n. */
 static size_t ascii_prefix(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 	uint64_t w;
+	uint32_t a, b;
 
 	while (n - i >= 8) {
 		memcpy(&w, s + i, 8);
 		if (w & 0x8080808080808080ull)
 			break;
 		i += 8;
+	}
+	if (i == n)
+		return n;
+	if (n >= 8 && i == n - (n & 7)) {
+		memcpy(&w, s + n - 8, 8);
+		if (!(w & 0x8080808080808080ull))
+			return n;
+	} else if (n < 8 && n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		if (!((a | b) & 0x80808080u))
+			return n;
 	}
 	while (i < n && s[i] < 0x80)
 		i++;

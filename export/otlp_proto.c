@@ -128,14 +128,35 @@ static inline void txt_cstr(struct txt *t, const char *s)
 	txt_init(t, s, s ? strlen(s) : 0);
 }
 
-/* Store t's bytes (repaired when needed): t->out bytes. */
+/* Store t's bytes (repaired when needed): t->out bytes. Most strings
+ * here are keys and short values: up to 16 bytes take two overlapping
+ * moves (reading and writing nothing outside the n bytes). */
 static inline uint8_t *w_txt(uint8_t *p, const struct txt *t)
 {
-	if (t->ok) {
-		memcpy(p, t->s, t->n);
-		return p + t->n;
+	const uint8_t *s = t->s;
+	size_t n = t->n;
+	uint64_t x, y;
+	uint32_t u, v;
+
+	if (!t->ok)
+		return p + ex_utf8_repair(p, s, n);
+	if (n >= 8 && n <= 16) {
+		memcpy(&x, s, 8);
+		memcpy(&y, s + n - 8, 8);
+		memcpy(p, &x, 8);
+		memcpy(p + n - 8, &y, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(&u, s, 4);
+		memcpy(&v, s + n - 4, 4);
+		memcpy(p, &u, 4);
+		memcpy(p + n - 4, &v, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			p[i] = s[i];
+	} else {
+		memcpy(p, s, n);
 	}
-	return p + ex_utf8_repair(p, t->s, t->n);
+	return p + n;
 }
 
 /* Bytes of a length-delimited field with a one-byte tag and n payload

@@ -306,22 +306,22 @@ bool hk_http_known_method(const char *method)
  */
 static void set_method(struct rt_span *sp, struct kvs *k, const struct hk_http *req)
 {
-	size_t n = strnlen(req->method, sizeof(req->method));
-	char m[sizeof(req->method) + 1];
+	const char *m = req->method;
+	size_t n = 0;
 
-	memcpy(m, req->method, n);
-	m[n] = 0;
+	while (n < sizeof(req->method) && m[n])
+		n++;
 	/* The name goes into the span's arena before the attributes' values,
 	 * as it always has: limits are reached at the same point. */
 	if (known_method_n(m, n)) {
 		rt_span_set_name(sp, m, n);
-		kv_str(k, "http.request.method", req->method, n);
+		kv_str(k, "http.request.method", m, n);
 		return;
 	}
 	rt_span_set_name(sp, "HTTP", 4);
 	kv_str(k, "http.request.method", "_OTHER", 6);
-	if (strcmp(m, "_OTHER") != 0)
-		kv_str(k, "http.request.method_original", req->method, n);
+	if (n != 6 || memcmp(m, "_OTHER", 6) != 0)
+		kv_str(k, "http.request.method_original", m, n);
 }
 
 /* semconv network.protocol.version: "1.0", "1.1". The version comes from
@@ -796,7 +796,8 @@ void hk_http_server_attrs(struct rt_span *sp, const struct hk_http *req,
 		n = utf8_trim(req->user_agent.s, n);
 	if (n)
 		kv_str(&k, "user_agent.original", req->user_agent.s, n);
-	rt_span_set_attrs(sp, k.a, k.n);
+	if (k.n)
+		rt_span_set_attrs(sp, k.a, k.n);
 }
 
 void hk_http_server_request(struct rt_span *sp, const struct hk_http *req,

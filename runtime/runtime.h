@@ -12,10 +12,11 @@
 
 #include "ctx.h"
 
-/* Counters, updated with relaxed atomics (they are statistics only). */
+/* Counters, updated with relaxed atomics (they are statistics only). Only
+ * events that are rare on a healthy program are counted: a counter bumped
+ * for every span is a locked instruction on a cache line that threads
+ * share. */
 struct rt_stats {
-	uint64_t spans_started;
-	uint64_t spans_ended;		/* recording spans handed to the queue */
 	uint64_t dropped_queue_full;	/* queue at OTEL_BSP_MAX_QUEUE_SIZE */
 	uint64_t dropped_pool_empty;	/* no span record free */
 	uint64_t dropped_export;	/* exporter gave up on a batch */

@@ -103,7 +103,6 @@ struct rt_span *rt_span_start(const char *name, enum rt_kind kind,
 	sp->kind = (uint8_t)kind;
 	sp->name = name ? arena_copy(sp, name, strlen(name)) : NULL;
 	sp->start_ns = start_ns ? start_ns : rt_now_ns();
-	RT_STAT_ADD(spans_started, 1);
 	return sp;
 }
 
@@ -635,9 +634,7 @@ void rt_span_end(struct rt_span *sp, uint64_t end_ns)
 	if (!rt_queue_push(sp)) {
 		RT_STAT_ADD(dropped_queue_full, 1);
 		rt_pool_put(sp);
-		return;
 	}
-	RT_STAT_ADD(spans_ended, 1);
 }
 
 void rt_span_discard(struct rt_span *sp)
