@@ -88,19 +88,28 @@ static inline uint8_t *w_varint(uint8_t *p, uint64_t v)
 	return p;
 }
 
-/* 8 bytes, little-endian (fixed64, and double as its IEEE bits). */
+/* 8 bytes, little-endian (fixed64, and double as its IEEE bits): one
+ * store where the machine is little-endian. */
 static inline uint8_t *w_fixed64(uint8_t *p, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 8);
+#else
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+#endif
 	return p + 8;
 }
 
 /* 4 bytes, little-endian. */
 static inline uint8_t *w_fixed32(uint8_t *p, uint32_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, 4);
+#else
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+#endif
 	return p + 4;
 }
 
@@ -126,6 +135,34 @@ static inline void txt_init(struct txt *t, const char *s, size_t n)
 static inline void txt_cstr(struct txt *t, const char *s)
 {
 	txt_init(t, s, s ? strlen(s) : 0);
+}
+
+/*
+ * Attribute keys are string literals (or, for the resource, strings that
+ * live as long as it): a batch repeats the same few pointers thousands of
+ * times. One encode call remembers what txt_cstr() found for each, by
+ * pointer; nothing changes the bytes behind a pointer during the call.
+ */
+#define KEY_MEMO 64
+
+struct key_memo {
+	const char *key;
+	struct txt t;
+};
+
+static inline void key_txt(struct key_memo *memo, struct txt *t, const char *key)
+{
+	struct key_memo *m = &memo[((uintptr_t)key >> 3) & (KEY_MEMO - 1)];
+
+	if (key && m->key == key) {
+		*t = m->t;
+		return;
+	}
+	txt_cstr(t, key);
+	if (key) {
+		m->key = key;
+		m->t = *t;
+	}
 }
 
 /* Store t's bytes (repaired when needed): t->out bytes. Most strings
@@ -193,8 +230,8 @@ static void put_cstr(struct ex_buf *b, uint8_t tag, const char *s)
 	put_str(b, tag, &t, false);
 }
 
-/* Field `tag` = n raw bytes (ids). */
-static void put_bytes(struct ex_buf *b, uint8_t tag, const uint8_t *d, size_t n)
+/* Field `tag` = n raw bytes (ids; inline, so n is a constant). */
+static inline void put_bytes(struct ex_buf *b, uint8_t tag, const uint8_t *d, size_t n)
 {
 	uint8_t *p = room(b, 1 + VARINT_MAX + n);
 
@@ -326,14 +363,56 @@ static void put_strarr(struct ex_buf *b, const struct rt_attr *a)
 /* One KeyValue as field `tag` of the enclosing message. Scalar values are
  * sized first and written in one go. An unknown value type is written as
  * an empty AnyValue. */
-static void put_kv(struct ex_buf *b, uint8_t tag, const struct rt_attr *a)
+static void put_kv(struct ex_buf *b, uint8_t tag, const struct rt_attr *a, struct key_memo *memo)
 {
 	struct txt k, v = { 0 };
 	size_t any = 0, kv, kvstart;
 	uint64_t u = 0;
 	uint8_t *p;
 
-	txt_cstr(&k, a->key);
+	key_txt(memo, &k, a->key);
+	/* The usual attribute: a key and a string or integer whose lengths all
+	 * fit one-byte varints (KeyValue under 128 bytes): written straight,
+	 * the same bytes the general code below writes. */
+	if (k.out && a->type == RT_V_STR) {
+		txt_init(&v, a->s, a->len);
+		if (k.out + v.out < 122) {
+			p = room(b, 6 + k.out + 4 + v.out);
+			if (!p)
+				return;
+			p[0] = tag;
+			p[1] = (uint8_t)(4 + k.out + 2 + v.out);	/* KeyValue */
+			p[2] = TAG(1, WT_LEN);				/* .key */
+			p[3] = (uint8_t)k.out;
+			p = w_txt(p + 4, &k);
+			p[0] = TAG(2, WT_LEN);				/* .value */
+			p[1] = (uint8_t)(2 + v.out);
+			p[2] = TAG(1, WT_LEN);				/* AnyValue.string_value */
+			p[3] = (uint8_t)v.out;
+			p = w_txt(p + 4, &v);
+			b->len = (size_t)(p - b->p);
+			return;
+		}
+	} else if (k.out && a->type == RT_V_INT) {
+		u = (uint64_t)a->v.i;
+		any = 1 + varint_len(u);
+		if (k.out + any < 124) {
+			p = room(b, 6 + k.out + 2 + any);
+			if (!p)
+				return;
+			p[0] = tag;
+			p[1] = (uint8_t)(4 + k.out + any);		/* KeyValue */
+			p[2] = TAG(1, WT_LEN);				/* .key */
+			p[3] = (uint8_t)k.out;
+			p = w_txt(p + 4, &k);
+			p[0] = TAG(2, WT_LEN);				/* .value */
+			p[1] = (uint8_t)any;
+			p[2] = TAG(3, WT_VARINT);			/* AnyValue.int_value */
+			p = w_varint(p + 3, u);
+			b->len = (size_t)(p - b->p);
+			return;
+		}
+	}
 	if (a->type == RT_V_STRARR) {
 		kvstart = msg_open(b, tag, 1);
 		put_str(b, TAG(1, WT_LEN), &k, false);			/* key */
@@ -403,31 +482,32 @@ static void put_kv(struct ex_buf *b, uint8_t tag, const struct rt_attr *a)
 }
 
 /* Every attribute of sp owned by `owner`, as repeated field `tag`. */
-static void put_attrs(struct ex_buf *b, uint8_t tag, const struct rt_span *sp, uint8_t owner)
+static void put_attrs(struct ex_buf *b, uint8_t tag, const struct rt_span *sp, uint8_t owner,
+		      struct key_memo *memo)
 {
 	size_t n = sp->nattrs < RT_SPAN_MAX_ATTRS ? sp->nattrs : RT_SPAN_MAX_ATTRS;
 
 	for (size_t i = 0; i < n; i++)
 		if (sp->attrs[i].owner == owner)
-			put_kv(b, tag, &sp->attrs[i]);
+			put_kv(b, tag, &sp->attrs[i], memo);
 }
 
 /* Span.Event i. */
-static void put_event(struct ex_buf *b, const struct rt_span *sp, size_t i)
+static void put_event(struct ex_buf *b, const struct rt_span *sp, size_t i, struct key_memo *memo)
 {
 	const struct rt_event *ev = &sp->events[i];
 	size_t start = msg_open(b, TAG(11, WT_LEN), 1);
 
 	put_fixed64(b, TAG(1, WT_I64), ev->time_ns);
 	put_cstr(b, TAG(2, WT_LEN), ev->name);
-	put_attrs(b, TAG(3, WT_LEN), sp, RT_OWNER_EVENT(i));
+	put_attrs(b, TAG(3, WT_LEN), sp, RT_OWNER_EVENT(i), memo);
 	put_uvarint(b, TAG(4, WT_VARINT), ev->dropped_attrs);
 	msg_close(b, start, 1);
 }
 
 /* Span.Link i. Its flags always say whether the linked context is remote
  * (bit 8 set, bit 9 = remote), as trace.proto describes for Link.flags. */
-static void put_link(struct ex_buf *b, const struct rt_span *sp, size_t i)
+static void put_link(struct ex_buf *b, const struct rt_span *sp, size_t i, struct key_memo *memo)
 {
 	const struct rt_link *ln = &sp->links[i];
 	size_t start = msg_open(b, TAG(13, WT_LEN), 1);
@@ -436,7 +516,7 @@ static void put_link(struct ex_buf *b, const struct rt_span *sp, size_t i)
 	put_bytes(b, TAG(1, WT_LEN), ln->trace_id, 16);
 	put_bytes(b, TAG(2, WT_LEN), ln->span_id, 8);
 	put_cstr(b, TAG(3, WT_LEN), ln->tracestate);
-	put_attrs(b, TAG(4, WT_LEN), sp, RT_OWNER_LINK(i));
+	put_attrs(b, TAG(4, WT_LEN), sp, RT_OWNER_LINK(i), memo);
 	put_uvarint(b, TAG(5, WT_VARINT), ln->dropped_attrs);
 	flags = (ln->flags & SPAN_FLAGS_TRACE_FLAGS_MASK) | SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK;
 	if (ln->remote)
@@ -446,7 +526,7 @@ static void put_link(struct ex_buf *b, const struct rt_span *sp, size_t i)
 }
 
 /* One Span as ScopeSpans.spans. */
-static void put_span(struct ex_buf *b, const struct rt_span *sp)
+static void put_span(struct ex_buf *b, const struct rt_span *sp, struct key_memo *memo)
 {
 	size_t start = msg_open(b, TAG(2, WT_LEN), 2);	/* ScopeSpans.spans */
 	size_t nev = sp->nevents < RT_SPAN_MAX_EVENTS ? sp->nevents : RT_SPAN_MAX_EVENTS;
@@ -463,13 +543,13 @@ static void put_span(struct ex_buf *b, const struct rt_span *sp)
 	put_uvarint(b, TAG(6, WT_VARINT), sp->kind);
 	put_fixed64(b, TAG(7, WT_I64), sp->start_ns);
 	put_fixed64(b, TAG(8, WT_I64), sp->end_ns);
-	put_attrs(b, TAG(9, WT_LEN), sp, RT_OWNER_SPAN);
+	put_attrs(b, TAG(9, WT_LEN), sp, RT_OWNER_SPAN, memo);
 	put_uvarint(b, TAG(10, WT_VARINT), sp->dropped_attrs);
 	for (size_t i = 0; i < nev; i++)
-		put_event(b, sp, i);
+		put_event(b, sp, i, memo);
 	put_uvarint(b, TAG(12, WT_VARINT), sp->dropped_events);
 	for (size_t i = 0; i < nln; i++)
-		put_link(b, sp, i);
+		put_link(b, sp, i, memo);
 	put_uvarint(b, TAG(14, WT_VARINT), sp->dropped_links);
 	if (sp->status != RT_STATUS_UNSET || (sp->status_msg && *sp->status_msg)) {
 		size_t st = msg_open(b, TAG(15, WT_LEN), 1);
@@ -497,9 +577,11 @@ static void put_span(struct ex_buf *b, const struct rt_span *sp)
 int ex_otlp_proto_encode(struct ex_buf *b, const struct rt_resource *res,
 			 struct rt_span *const *spans, size_t n)
 {
+	struct key_memo memo[KEY_MEMO];
 	size_t rs, r, ss, sc;
 	struct txt t;
 
+	memset(memo, 0, sizeof(memo));
 	/* Guess 3 bytes for the batch-sized lengths: up to 2 MiB. */
 	rs = msg_open(b, TAG(1, WT_LEN), 3);	/* ExportTraceServiceRequest.resource_spans */
 
@@ -508,7 +590,7 @@ int ex_otlp_proto_encode(struct ex_buf *b, const struct rt_resource *res,
 		size_t na = res->nattrs < RT_RESOURCE_MAX_ATTRS ? res->nattrs : RT_RESOURCE_MAX_ATTRS;
 
 		for (size_t i = 0; i < na; i++)
-			put_kv(b, TAG(1, WT_LEN), &res->attrs[i]);	/* Resource.attributes */
+			put_kv(b, TAG(1, WT_LEN), &res->attrs[i], memo);	/* Resource.attributes */
 		put_uvarint(b, TAG(2, WT_VARINT), res->dropped_attrs);
 	}
 	msg_close(b, r, 2);
@@ -522,7 +604,7 @@ int ex_otlp_proto_encode(struct ex_buf *b, const struct rt_resource *res,
 	msg_close(b, sc, 1);
 	for (size_t i = 0; i < n; i++)
 		if (spans[i])
-			put_span(b, spans[i]);
+			put_span(b, spans[i], memo);
 	msg_close(b, ss, 3);
 	msg_close(b, rs, 3);
 	return b->failed ? -ENOMEM : 0;

@@ -13,7 +13,10 @@
 # carry no traceparent); with the library and OTEL_TRACES_SAMPLER=always_off.
 # The library exports nowhere (OTEL_TRACES_EXPORTER=none: the exporter thread
 # still drains the queue and returns span records to the pool, but the
-# encoders and transports, not the request path, are left out). A small
+# encoders and transports, not the request path, are left out); a fourth
+# way, lib_otlp, exports OTLP/HTTP protobuf to tests/bench/sink.c as
+# `make bench` does, so the exporter thread's share (encoding, libcurl) is
+# counted too: on two cores it competes with the program for CPU. A small
 # client sends N keep-alive requests on one connection, each
 # "GET /empty HTTP/1.1" + Host (what wrk sends), answered by `return 204`.
 # Each way runs at N1 and N2 requests; start-up and shutdown cancel out:
@@ -21,13 +24,15 @@
 #   per request = (Ir(N2) - Ir(N1)) / (N2 - N1)
 #
 # Prints "key value" lines on stdout:
-#   cg_native_ir_per_req, cg_lib_ir_per_req, cg_lib_off_ir_per_req
-#   cg_lib_added_ir_per_req, cg_lib_off_added_ir_per_req   (minus native)
+#   cg_native_ir_per_req, cg_lib_ir_per_req, cg_lib_off_ir_per_req,
+#   cg_lib_otlp_ir_per_req
+#   cg_lib_added_ir_per_req, cg_lib_off_added_ir_per_req,
+#   cg_lib_otlp_added_ir_per_req   (minus native)
 # The callgrind files stay in BUILD/bench/cg/callgrind.MODE.N.out for
 # callgrind_annotate (--inclusive=yes, --tree=caller).
 #
-# Environment: CG_N1 (1000), CG_N2 (3000), CG_ONLY=native|lib|lib_off (one
-# way only), CG_EXTRA_ENV ("VAR=VALUE ..." added to the library's runs),
+# Environment: CG_N1 (1000), CG_N2 (3000), CG_ONLY=native|lib|lib_off|lib_otlp
+# (one way only), CG_EXTRA_ENV ("VAR=VALUE ..." added to the library's runs),
 # CG_VALGRIND_ARGS (more callgrind options, e.g. --dump-instr=yes or
 # --cache-sim=yes; the figures printed are Ir either way).
 # Everything listens on 127.0.0.1; every process started here is stopped
@@ -127,6 +132,8 @@ ir() {
 	lib) envs=(LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=cg OTEL_TRACES_EXPORTER=none ${CG_EXTRA_ENV:-}) ;;
 	lib_off) envs=(LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=cg OTEL_TRACES_EXPORTER=none
 		OTEL_TRACES_SAMPLER=always_off ${CG_EXTRA_ENV:-}) ;;
+	lib_otlp) envs=(LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=cg OTEL_TRACES_EXPORTER=otlp
+		OTEL_EXPORTER_OTLP_ENDPOINT="$SINK_URL" ${CG_EXTRA_ENV:-}) ;;
 	esac
 	env "${envs[@]}" valgrind --tool=callgrind ${CG_VALGRIND_ARGS:-} --callgrind-out-file="$f" \
 		"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e stderr >"$dir/stdout" 2>"$dir/stderr" &
@@ -160,9 +167,26 @@ per_req() {
 	awk -v a="$1" -v b="$2" -v n1="$N1" -v n2="$N2" 'BEGIN { printf "%.0f", (b - a) / (n2 - n1) }'
 }
 
+# The OTLP sink for lib_otlp (never under callgrind, never preloaded).
+SINK_URL=
+start_sink() {
+	local pf=$OUT/sink.port
+	rm -f "$pf"
+	"${CC:-cc}" -O2 -o "$OUT/sink" "$ROOT/tests/bench/sink.c" || return 1
+	env -u LD_PRELOAD "$OUT/sink" >"$pf" 2>"$OUT/sink.log" &
+	PIDS+=($!)
+	wait_for "test -s '$pf'" 10 || return 1
+	SINK_URL=http://127.0.0.1:$(head -n 1 "$pf")
+}
+
 declare -A PER
-for mode in native lib lib_off; do
+for mode in native lib lib_off lib_otlp; do
 	[ -n "$ONLY" ] && [ "$ONLY" != "$mode" ] && continue
+	if [ "$mode" = lib_otlp ] && ! start_sink; then
+		note "the OTLP sink did not start"
+		kv cg_lib_otlp_ir_per_req -
+		continue
+	fi
 	a=$(ir "$mode" "$N1") && b=$(ir "$mode" "$N2") || { kv "cg_${mode}_ir_per_req" -; continue; }
 	note "$mode: Ir($N1)=$a Ir($N2)=$b"
 	PER[$mode]=$(per_req "$a" "$b")
@@ -171,5 +195,6 @@ done
 if [ -n "${PER[native]:-}" ]; then
 	[ -n "${PER[lib]:-}" ] && kv cg_lib_added_ir_per_req $((PER[lib] - PER[native]))
 	[ -n "${PER[lib_off]:-}" ] && kv cg_lib_off_added_ir_per_req $((PER[lib_off] - PER[native]))
+	[ -n "${PER[lib_otlp]:-}" ] && kv cg_lib_otlp_added_ir_per_req $((PER[lib_otlp] - PER[native]))
 fi
 exit 0
