@@ -64,36 +64,7 @@ PY=$(command -v python3)
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { note "nginx missing"; exit 1; }
 
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-now_ms() { date +%s%3N; }
-
-# wait_for "CMD" SECONDS: poll every 50 ms, bounded.
-wait_for() {
-	local deadline=$(($(now_ms) + $2 * 1000)) i
-	for ((i = 0; i < 100000; i++)); do
-		eval "$1" >/dev/null 2>&1 && return 0
-		[ "$(now_ms)" -ge "$deadline" ] && return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-listening() { ss -Hltn "sport = :$1" | grep -q .; }
+. "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 # The client: N keep-alive requests on one connection, each answer read to
 # the end of its head (a 204 has no body). Exits non-zero on anything odd.
