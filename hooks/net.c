@@ -61,7 +61,7 @@ ssize_t hk_out_orig(const struct hk_out_call *k)
 }
 
 /* A write on watched connection c. */
-static ssize_t out(struct hk_conn *c, const struct hk_out_call *k)
+static inline __attribute__((always_inline)) ssize_t out(struct hk_conn *c, const struct hk_out_call *k)
 {
 	uint32_t gen = __atomic_load_n(&c->gen, __ATOMIC_RELAXED);
 	ssize_t r;
@@ -221,7 +221,7 @@ HK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 /* ------------------------------------------------------------------ */
 /* Reads: the real call first, then the bytes it returned are parsed. */
 
-static ssize_t in(struct hk_conn *c, int fd, uint32_t gen, const struct iovec *iov, int iovcnt,
+static inline __attribute__((always_inline)) ssize_t in(struct hk_conn *c, int fd, uint32_t gen, const struct iovec *iov, int iovcnt,
 		  ssize_t r, int flags)
 {
 	int err = errno;

@@ -101,6 +101,12 @@ struct rt_span *rt_span_start(const char *name, enum rt_kind kind,
 		sp->recording = true;
 	}
 	sp->kind = (uint8_t)kind;
+	if (!sp->recording) {
+		/* Never exported: only its context (ids, flags, tracestate) is
+		 * used. No name, and no clock read for it. */
+		sp->start_ns = start_ns;
+		return sp;
+	}
 	sp->name = name ? arena_copy(sp, name, strlen(name)) : NULL;
 	sp->start_ns = start_ns ? start_ns : rt_now_ns();
 	return sp;
@@ -624,13 +630,13 @@ void rt_span_end(struct rt_span *sp, uint64_t end_ns)
 {
 	if (!sp)
 		return;
-	sp->end_ns = end_ns ? end_ns : rt_now_ns();
-	if (sp->end_ns < sp->start_ns)
-		sp->end_ns = sp->start_ns;
 	if (!sp->recording) {
 		rt_pool_put(sp);
 		return;
 	}
+	sp->end_ns = end_ns ? end_ns : rt_now_ns();
+	if (sp->end_ns < sp->start_ns)
+		sp->end_ns = sp->start_ns;
 	if (!rt_queue_push(sp)) {
 		RT_STAT_ADD(dropped_queue_full, 1);
 		rt_pool_put(sp);

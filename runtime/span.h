@@ -130,7 +130,8 @@ struct rt_limits {
  * Start a span. parent NULL means the thread's current context (see
  * context.h); a parent with valid=false makes a root span. start_ns 0 means
  * now. The sampler decides recording; an unsampled span still has ids (so
- * its context can propagate) and is released, not exported, at its end.
+ * its context can propagate) and is released, not exported, at its end;
+ * it keeps only what its context needs (no name, no times read).
  * Returns NULL when the pool is exhausted or the runtime is off (counted).
  */
 struct rt_span *rt_span_start(const char *name, enum rt_kind kind,

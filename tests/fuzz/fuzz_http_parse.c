@@ -9,7 +9,9 @@
  *   mkdir -p /tmp/fzh && ./fz_http -max_total_time=60 /tmp/fzh tests/fuzz/corpus/http_parse/
  *
  * Input: byte 0 chooses the direction and the caller's flags (bit 0
- * RESPONSE, bit 1 req_was_head, bit 2 req_was_connect); byte 1 (low 4 bits)
+ * RESPONSE, bit 1 req_was_head, bit 2 req_was_connect; bits 3-5: the
+ * events a fifth caller does not ask for, BLANK_LINE, HEAD_DONE and
+ * MSG_DONE, through p->report); byte 1 (low 4 bits)
  * how many cut points follow as 2-byte little-endian offsets (taken modulo
  * the payload length); the rest is the payload.
  *
@@ -29,7 +31,10 @@
  * - the three eager feedings give the identical list of (event, absolute
  *   offset), a byte-identical struct at every event and at the end;
  * - the lazy caller sees the same list, except that a MSG_DONE pending
- *   at the very end may be missing, and then hk_http_eof() reports it.
+ *   at the very end may be missing, and then hk_http_eof() reports it;
+ * - the caller that asks for fewer events (cut at the chosen points) sees
+ *   the whole list with only events it did not ask for missing, at the
+ *   same offsets, and ends with a byte-identical struct (report aside).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -230,6 +235,58 @@ static int cmp_size(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The eager loop for a caller that asks for fewer events: the per-call
+ * contract (no grammar: passed-over events leave gaps), events logged. */
+static void feed_masked(struct hk_http *p, const uint8_t *data, size_t n, const size_t *cuts,
+			size_t ncuts, struct fz_log *lg)
+{
+	size_t start = 0, k;
+
+	for (k = 0; k <= ncuts; k++) {
+		size_t end = k < ncuts ? cuts[k] : n, len = end - start;
+		uint8_t *piece = malloc(len ? len : 1), *buf = piece;
+		enum hk_http_event ev;
+
+		CHECK(piece != NULL);
+		memcpy(piece, data + start, len);
+		do {
+			size_t c = hk_http_feed(p, buf, len, &ev);
+
+			CHECK(++lg->calls <= 4 * FZ_MAX_LEN + 64);
+			CHECK(c <= len);
+			CHECK(ev != HK_EV_NONE || c == len);
+			lg->pos += c;
+			buf += c;
+			len -= c;
+			if (ev != HK_EV_NONE) {
+				CHECK(lg->n < FZ_MAX_EV);
+				lg->ev[lg->n] = (uint8_t)ev;
+				lg->off[lg->n] = lg->pos;
+				lg->n++;
+			}
+		} while (ev != HK_EV_NONE);
+		check_fields(p);
+		free(piece);
+		start = end;
+	}
+}
+
+/* sub is full with only events outside report missing. */
+static bool passed_over_only(const struct fz_log *full, const struct fz_log *sub, unsigned report)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < full->n; i++) {
+		if (j < sub->n && sub->ev[j] == full->ev[i] && sub->off[j] == full->off[i]) {
+			j++;
+			continue;
+		}
+		if (report & (1u << full->ev[i]))
+			return false;
+	}
+	return j == sub->n;
+}
+
 static bool same_log(const struct fz_log *a, const struct fz_log *b)
 {
 	return a->n == b->n && !memcmp(a->ev, b->ev, a->n) &&
@@ -239,8 +296,8 @@ static bool same_log(const struct fz_log *a, const struct fz_log *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct hk_http whole, cut, bytes, lazy;
-	static struct fz_log lw, lc, lb, ll;
+	static struct hk_http whole, cut, bytes, lazy, masked;
+	static struct fz_log lw, lc, lb, ll, lm;
 	size_t cuts[FZ_MAX_CUTS], ncuts, i, n;
 	const uint8_t *payload;
 	uint8_t mode, *one;
@@ -299,6 +356,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lw.n++;
 		CHECK(hk_http_eof(&lazy));
 	}
+
+	memset(&lm, 0, sizeof(lm));
+	setup(&masked, mode);
+	masked.report = (uint8_t)(HK_EV_ALL & ~((mode & 8 ? 1u << HK_EV_BLANK_LINE : 0) |
+						  (mode & 16 ? 1u << HK_EV_HEAD_DONE : 0) |
+						  (mode & 32 ? 1u << HK_EV_MSG_DONE : 0)));
+	feed_masked(&masked, payload, n, cuts, ncuts, &lm);
+	CHECK(lm.pos == n);
+	CHECK(passed_over_only(&lw, &lm, masked.report));
+	masked.report = whole.report;
+	CHECK(!memcmp(&whole, &masked, sizeof(whole)));
 
 	/* The close: a body until the close or a pending MSG_DONE completes. */
 	{
