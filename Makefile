@@ -47,7 +47,7 @@ $(BUILD)/libcore.a: $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a $(HDRS) $(wildcard hooks/*.c)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a $(HDRS) $(wildcard hooks/*.c tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O1 $(CFLAGS) -Wno-missing-field-initializers $< -o $@ \
 		$(BUILD)/libcore.a -lcriterion -ldl -lpthread -lm

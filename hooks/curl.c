@@ -46,7 +46,6 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +64,8 @@
 #include "curl_hk.h"
 #include "hook.h"
 #include "http_attrs.h"
+#include "ptab.h"
 
-#define CU_BUCKETS 256
 #define CU_URL_MAX 2048			/* url.full bytes */
 #define CU_LOCALS 4			/* libcurl copies found per caller */
 
@@ -93,17 +92,6 @@ static struct cu_api cu_export;	/* the exporter's copy */
 static struct cu_api cu_local[CU_LOCALS];	/* per calling object */
 static int cu_api_lock;
 
-static void spin_lock(int *l)
-{
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void spin_unlock(int *l)
-{
-	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
-}
-
 /* Fill api from handle h (NULL: RTLD_NEXT). The hooks themselves are
  * never what a slot holds. */
 static void api_fill(struct cu_api *api, void *h)
@@ -127,11 +115,11 @@ static const struct cu_api *api_slow(void *ra)
 	Dl_info di;
 	void *h, *perform;
 
-	spin_lock(&cu_api_lock);
+	hk_spin_lock(&cu_api_lock);
 	if (!__atomic_load_n(&cu_next.ready, __ATOMIC_ACQUIRE))
 		api_fill(&cu_next, NULL);
 	if (cu_next.ready > 0) {
-		spin_unlock(&cu_api_lock);
+		hk_spin_unlock(&cu_api_lock);
 		return &cu_next;
 	}
 	/* RTLD_LOCAL: the libcurl in the calling object's own scope. */
@@ -151,7 +139,7 @@ static const struct cu_api *api_slow(void *ra)
 		}
 		/* h stays open: the copy it names is in use. */
 	}
-	spin_unlock(&cu_api_lock);
+	hk_spin_unlock(&cu_api_lock);
 	return api;
 }
 
@@ -163,10 +151,10 @@ static const struct cu_api *api_export(void)
 		return &cu_export;
 	if (!h)
 		return NULL;
-	spin_lock(&cu_api_lock);
+	hk_spin_lock(&cu_api_lock);
 	if (!cu_export.ready)
 		api_fill(&cu_export, h);
-	spin_unlock(&cu_api_lock);
+	hk_spin_unlock(&cu_api_lock);
 	return cu_export.ready > 0 ? &cu_export : NULL;
 }
 
@@ -184,8 +172,7 @@ static inline const struct cu_api *api_for(void *ra)
 /* ---- per-handle records ------------------------------------------------ */
 
 struct cu_easy {
-	const CURL *key;
-	struct cu_easy *next;
+	struct hk_pnode node;		/* key: the easy handle */
 	const struct cu_api *api;	/* the copy the handle belongs to */
 	char *url;			/* CURLOPT_URL as set (malloc'ed) */
 	struct curl_slist *app_headers;	/* CURLOPT_HTTPHEADER as set */
@@ -194,80 +181,37 @@ struct cu_easy {
 	uint64_t gen;
 };
 
-static struct cu_easy *cu_tab[CU_BUCKETS];
-static int cu_tab_lock;
-
-static unsigned bucket(const CURL *h)
-{
-	uintptr_t v = (uintptr_t)h;
-
-	return (unsigned)((v >> 4) ^ (v >> 12)) % CU_BUCKETS;
-}
+static struct hk_ptab cu_tab;
 
 static struct cu_easy *easy_get(const CURL *h, bool create)
 {
-	struct cu_easy *r, *n = NULL;
-	unsigned b = bucket(h);
-
-	if (!h)
-		return NULL;
-	for (int pass = 0; pass < 2; pass++) {
-		spin_lock(&cu_tab_lock);
-		for (r = cu_tab[b]; r && r->key != h; r = r->next)
-			;
-		if (!r && n) {
-			n->next = cu_tab[b];
-			cu_tab[b] = r = n;
-			n = NULL;
-		}
-		spin_unlock(&cu_tab_lock);
-		if (r || !create)
-			break;
-		if (!(n = calloc(1, sizeof(*n))))
-			return NULL;
-		n->key = h;
-	}
-	free(n);
-	return r;
-}
-
-static struct cu_easy *easy_take(const CURL *h)
-{
-	struct cu_easy **pp, *r = NULL;
-
-	spin_lock(&cu_tab_lock);
-	for (pp = &cu_tab[bucket(h)]; *pp; pp = &(*pp)->next) {
-		if ((*pp)->key == h) {
-			r = *pp;
-			*pp = r->next;
-			break;
-		}
-	}
-	spin_unlock(&cu_tab_lock);
-	return r;
+	return hk_ptab_get(&cu_tab, h, create ? sizeof(struct cu_easy) : 0);
 }
 
 void hk_curl_fork_prepare(void)
 {
-	spin_lock(&cu_api_lock);
-	spin_lock(&cu_tab_lock);
+	hk_spin_lock(&cu_api_lock);
+	hk_spin_lock(&cu_tab.lock);
 }
 
 void hk_curl_fork_parent(void)
 {
-	spin_unlock(&cu_tab_lock);
-	spin_unlock(&cu_api_lock);
+	hk_spin_unlock(&cu_tab.lock);
+	hk_spin_unlock(&cu_api_lock);
+}
+
+static void forget_in_flight(void *rec)
+{
+	((struct cu_easy *)rec)->span = NULL;
 }
 
 /* The child keeps its handles' records but not the parent's transfers in
  * flight (their spans belong to the parent's export). */
 void hk_curl_fork_child(void)
 {
-	for (unsigned b = 0; b < CU_BUCKETS; b++)
-		for (struct cu_easy *r = cu_tab[b]; r; r = r->next)
-			r->span = NULL;
-	spin_unlock(&cu_tab_lock);
-	spin_unlock(&cu_api_lock);
+	hk_ptab_each_locked(&cu_tab, forget_in_flight);
+	hk_spin_unlock(&cu_tab.lock);
+	hk_spin_unlock(&cu_api_lock);
 }
 
 /* ---- transfers resolving on libcurl's resolver thread ------------------ */
@@ -292,7 +236,7 @@ static void resolving_add(const struct rt_span *sp, const char *host, size_t hl)
 {
 	if (hl == 0 || hl >= sizeof(cu_resolving[0].host))
 		return;
-	spin_lock(&cu_resolving_lock);
+	hk_spin_lock(&cu_resolving_lock);
 	for (int i = 0; i < CU_RESOLVING; i++) {
 		if (!cu_resolving[i].span) {
 			cu_resolving[i].span = sp;
@@ -304,16 +248,16 @@ static void resolving_add(const struct rt_span *sp, const char *host, size_t hl)
 			break;
 		}
 	}
-	spin_unlock(&cu_resolving_lock);
+	hk_spin_unlock(&cu_resolving_lock);
 }
 
 static void resolving_del(const struct rt_span *sp)
 {
-	spin_lock(&cu_resolving_lock);
+	hk_spin_lock(&cu_resolving_lock);
 	for (int i = 0; i < CU_RESOLVING; i++)
 		if (cu_resolving[i].span == sp)
 			cu_resolving[i].span = NULL;
-	spin_unlock(&cu_resolving_lock);
+	hk_spin_unlock(&cu_resolving_lock);
 }
 
 bool hk_curl_dns_parent(const char *node, struct rt_ctx *out)
@@ -322,7 +266,7 @@ bool hk_curl_dns_parent(const char *node, struct rt_ctx *out)
 
 	if (!node)
 		return false;
-	spin_lock(&cu_resolving_lock);
+	hk_spin_lock(&cu_resolving_lock);
 	for (int i = 0; i < CU_RESOLVING && !found; i++) {
 		if (cu_resolving[i].span && strcasecmp(cu_resolving[i].host, node) == 0) {
 			memcpy(out->trace_id, cu_resolving[i].trace_id, 16);
@@ -334,7 +278,7 @@ bool hk_curl_dns_parent(const char *node, struct rt_ctx *out)
 			found = true;
 		}
 	}
-	spin_unlock(&cu_resolving_lock);
+	hk_spin_unlock(&cu_resolving_lock);
 	return found;
 }
 
@@ -786,7 +730,7 @@ HK_EXPORT void curl_easy_cleanup(CURL *h)
 		api->curl_easy_cleanup(h);
 		return;
 	}
-	e = easy_take(h);
+	e = hk_ptab_take(&cu_tab, h);
 	if (e && e->span) {
 		resolving_del(e->span);
 		rt_span_end(e->span, 0);

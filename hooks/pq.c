@@ -43,12 +43,11 @@
  *
  * THREADS: a PGconn is used by one thread at a time (libpq's rule), so a
  * connection's record is touched only by that thread; the table that maps
- * PGconn pointers to records is behind a spin lock that is never held
- * across a call into libpq.
+ * PGconn pointers to records (ptab.c) is behind a spin lock that is
+ * never held across a call into libpq.
  */
 #include <dlfcn.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +62,7 @@
 #include "conn.h"
 #include "hook.h"
 #include "pq.h"
+#include "ptab.h"
 #include "pq_sql.h"
 
 #define PQ_FIFO_MAX 128		/* commands in flight per connection */
@@ -71,7 +71,6 @@
 #define PQ_TEXT_MAX 2048		/* db.query.text bytes */
 #define PQ_ADDR_MAX 256
 #define PQ_NS_MAX 128
-#define PQ_BUCKETS 256
 #define PQ_QCACHE 4			/* analysed statements remembered per connection */
 
 /* ---- the real functions ------------------------------------------------ */
@@ -140,8 +139,7 @@ struct pq_qcache {
 };
 
 struct pq_conn {
-	const PGconn *key;
-	struct pq_conn *next;
+	struct hk_pnode node;			/* key: the PGconn */
 	struct rt_span *fifo[PQ_FIFO_MAX];	/* commands in flight, oldest first */
 	unsigned head, count;
 	struct rt_span *connect;		/* PQconnectStart/PQresetStart until polled out */
@@ -156,54 +154,12 @@ struct pq_conn {
 	unsigned qc_next;			/* round-robin victim */
 };
 
-static struct pq_conn *pq_tab[PQ_BUCKETS];
-static int pq_tab_lock;
-
-static void tab_lock(void)
-{
-	while (__atomic_exchange_n(&pq_tab_lock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void tab_unlock(void)
-{
-	__atomic_store_n(&pq_tab_lock, 0, __ATOMIC_RELEASE);
-}
-
-static unsigned bucket(const PGconn *c)
-{
-	uintptr_t v = (uintptr_t)c;
-
-	return (unsigned)((v >> 4) ^ (v >> 12)) % PQ_BUCKETS;
-}
+static struct hk_ptab pq_tab;
 
 /* The record of c; created when create is set (NULL when out of memory). */
 static struct pq_conn *conn_get(const PGconn *c, bool create)
 {
-	struct pq_conn *r, *n = NULL;
-	unsigned b = bucket(c);
-
-	if (!c)
-		return NULL;
-	for (int pass = 0; pass < 2; pass++) {
-		tab_lock();
-		for (r = pq_tab[b]; r && r->key != c; r = r->next)
-			;
-		if (!r && n) {
-			n->next = pq_tab[b];
-			pq_tab[b] = r = n;
-			n = NULL;
-		}
-		tab_unlock();
-		if (r || !create)
-			break;
-		/* Allocate outside the lock, then insert (unless it appeared). */
-		if (!(n = calloc(1, sizeof(*n))))
-			return NULL;
-		n->key = c;
-	}
-	free(n);
-	return r;
+	return hk_ptab_get(&pq_tab, c, create ? sizeof(struct pq_conn) : 0);
 }
 
 static void conn_free(struct pq_conn *r)
@@ -219,44 +175,30 @@ static void conn_free(struct pq_conn *r)
 	free(r);
 }
 
-/* Unlink and return c's record (NULL when there is none). */
-static struct pq_conn *conn_take(const PGconn *c)
-{
-	struct pq_conn **pp, *r = NULL;
-
-	tab_lock();
-	for (pp = &pq_tab[bucket(c)]; *pp; pp = &(*pp)->next) {
-		if ((*pp)->key == c) {
-			r = *pp;
-			*pp = r->next;
-			break;
-		}
-	}
-	tab_unlock();
-	return r;
-}
-
 void hk_pq_fork_prepare(void)
 {
-	tab_lock();
+	hk_spin_lock(&pq_tab.lock);
 }
 
 void hk_pq_fork_parent(void)
 {
-	tab_unlock();
+	hk_spin_unlock(&pq_tab.lock);
+}
+
+static void forget_in_flight(void *rec)
+{
+	struct pq_conn *r = rec;
+
+	r->head = r->count = 0;
+	r->connect = NULL;
 }
 
 /* The child keeps the records (its PGconn copies are the same pointers) but
  * not the spans in flight: they belong to the parent's export. */
 void hk_pq_fork_child(void)
 {
-	for (unsigned b = 0; b < PQ_BUCKETS; b++) {
-		for (struct pq_conn *r = pq_tab[b]; r; r = r->next) {
-			r->head = r->count = 0;
-			r->connect = NULL;
-		}
-	}
-	tab_unlock();
+	hk_ptab_each_locked(&pq_tab, forget_in_flight);
+	hk_spin_unlock(&pq_tab.lock);
 }
 
 /* ---- attributes -------------------------------------------------------- */
@@ -912,7 +854,7 @@ HK_EXPORT void PQfinish(PGconn *c)
 	}
 	/* Forget the record first: the pointer may be reused by the next
 	 * PQconnect* as soon as libpq freed it. */
-	if (!(r = conn_take(c))) {
+	if (!(r = hk_ptab_take(&pq_tab, c))) {
 		REAL(PQfinish)(c);
 		hk_leave(PL_FAM_PQ);
 		return;

@@ -27,42 +27,7 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-/* A buffer whose usable bytes end where a PROT_NONE page starts. */
-struct guard {
-	uint8_t *base;
-	size_t usable;
-	size_t total;
-};
-
-static struct guard guard_new(size_t cap)
-{
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	struct guard g;
-
-	g.usable = (cap + pg - 1) / pg * pg;
-	if (!g.usable)
-		g.usable = pg;
-	g.total = g.usable + pg;
-	g.base = mmap(NULL, g.total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	cr_assert(g.base != MAP_FAILED);
-	cr_assert(mprotect(g.base + g.usable, pg, PROT_NONE) == 0);
-	return g;
-}
-
-static void guard_free(struct guard *g)
-{
-	munmap(g->base, g->total);
-}
-
-/* s[0..n) copied so that its last byte is the last readable one. */
-static const uint8_t *place(struct guard *g, const void *s, size_t n)
-{
-	uint8_t *d = g->base + g->usable - n;
-
-	cr_assert(n <= g->usable);
-	memcpy(d, s, n);
-	return d;
-}
+#include "guard_page.h"
 
 static char ev_letter(enum hk_http_event ev)
 {
