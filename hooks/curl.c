@@ -44,6 +44,7 @@
  * rule); the table mapping handles to records is behind a spin lock never
  * held across a call into libcurl.
  */
+#include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -109,7 +110,7 @@ static void api_fill(struct cu_api *api, void *h)
 }
 
 /* The libcurl copy that code at return address ra uses. Slow path. */
-static const struct cu_api *api_slow(void *ra)
+static __attribute__((noinline, cold)) const struct cu_api *api_slow(void *ra)
 {
 	struct cu_api *api = NULL;
 	Dl_info di;
@@ -143,7 +144,7 @@ static const struct cu_api *api_slow(void *ra)
 	return api;
 }
 
-static const struct cu_api *api_export(void)
+static __attribute__((noinline)) const struct cu_api *api_export(void)
 {
 	void *h = __atomic_load_n(&ex_curl_handle, __ATOMIC_ACQUIRE);
 
@@ -350,8 +351,12 @@ static void url_attrs(struct rt_span *sp, const char *url)
 
 	/* url.full: scheme (http when absent), redacted userinfo, the rest
 	 * with the sensitive query values redacted. */
-	n = (size_t)snprintf(out, sizeof(out), "%s://%s", tls ? "https" : "http",
-			     at ? "REDACTED:REDACTED@" : "");
+	n = tls ? 8 : 7;
+	memcpy(out, tls ? "https://" : "http://", n);
+	if (at) {
+		memcpy(out + n, "REDACTED:REDACTED@", 18);
+		n += 18;
+	}
 	{
 		size_t alen = (size_t)(auth_end - (at ? at + 1 : rest));
 
@@ -500,13 +505,18 @@ static void add_header(void *arg, const char *key, const char *val, size_t vlen)
 	struct list_build *b = arg;
 	char line[RT_BAGGAGE_MAX + 64];
 	struct curl_slist *n;
-	int len;
+	size_t klen;
 
 	if (b->failed)
 		return;
-	len = snprintf(line, sizeof(line), "%s: %.*s", key, (int)vlen, val);
-	if (len < 0 || (size_t)len >= sizeof(line))
+	klen = strlen(key);
+	if (klen + 2 + vlen >= sizeof(line))
 		return;			/* does not fit: that header is left out */
+	memcpy(line, key, klen);
+	line[klen] = ':';
+	line[klen + 1] = ' ';
+	memcpy(line + klen + 2, val, vlen);
+	line[klen + 2 + vlen] = 0;
 	if (!(n = b->api->curl_slist_append(b->list, line)))
 		b->failed = true;
 	else
@@ -596,47 +606,96 @@ static void transfer_end(const struct cu_api *api, CURL *h, struct cu_easy *e, C
 
 /* ---- hooks ------------------------------------------------------------- */
 
-HK_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+/*
+ * curl_easy_setopt's third argument is a long, an object or function
+ * pointer, or a curl_off_t. On x86-64 (System V) and AArch64 (AAPCS64) each
+ * of these travels in the same general register as a named integer
+ * argument in that position would, so the hook takes it as a named
+ * intptr_t and forwards it the same way: no va_list, whose register save
+ * area was half of the hook's cost (the curl command sets ~170 options per
+ * transfer). Elsewhere the portable variadic form below is used.
+ */
+#if (defined(__x86_64__) || (defined(__aarch64__) && !defined(__APPLE__))) && !defined(CU_SETOPT_VARIADIC)
+#define CU_SETOPT_NAMED 1
+static_assert(sizeof(intptr_t) == sizeof(long) && sizeof(curl_off_t) == sizeof(long),
+	      "setopt's argument classes");
+#endif
+
+/* CURLOPT_URL and CURLOPT_HTTPHEADER: set, and remembered on success. Out
+ * of line, so that every other option is a plain tail call. */
+static __attribute__((noinline)) CURLcode setopt_remember(const struct cu_api *api, CURL *h,
+							  CURLoption opt, intptr_t arg)
 {
-	const struct cu_api *api = api_for(__builtin_return_address(0));
 	struct cu_easy *e;
 	CURLcode rc;
-	va_list ap;
-	void *p = NULL;
-	long l = 0;
-	curl_off_t o = 0;
 	int err;
 
-	if (!api || !api->curl_easy_setopt)
-		return CURLE_FAILED_INIT;
-	va_start(ap, opt);
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		l = va_arg(ap, long);
-	else if (opt < CURLOPTTYPE_OFF_T || opt >= CURLOPTTYPE_BLOB)
-		p = va_arg(ap, void *);
-	else
-		o = va_arg(ap, curl_off_t);
-	va_end(ap);
-	if (opt < CURLOPTTYPE_OBJECTPOINT)
-		return api->curl_easy_setopt(h, opt, l);
-	if (opt >= CURLOPTTYPE_OFF_T && opt < CURLOPTTYPE_BLOB)
-		return api->curl_easy_setopt(h, opt, o);
-	if ((opt != CURLOPT_URL && opt != CURLOPT_HTTPHEADER) || !hk_enter(PL_FAM_CURL))
-		return api->curl_easy_setopt(h, opt, p);
-	rc = api->curl_easy_setopt(h, opt, p);
+	if (!hk_enter(PL_FAM_CURL))
+		return api->curl_easy_setopt(h, opt, arg);
+	rc = api->curl_easy_setopt(h, opt, arg);
 	err = errno;
 	if (rc == CURLE_OK && (e = easy_get(h, true))) {
 		if (opt == CURLOPT_URL) {
 			free(e->url);
-			e->url = p ? strdup(p) : NULL;
+			e->url = arg ? strdup((const char *)arg) : NULL;
 		} else {
-			e->app_headers = p;
+			e->app_headers = (struct curl_slist *)arg;
 		}
 	}
 	hk_leave(PL_FAM_CURL);
 	errno = err;
 	return rc;
 }
+
+/* The one argument, whatever its type. */
+static inline CURLcode setopt_fwd(const struct cu_api *api, CURL *h, CURLoption opt, intptr_t arg)
+{
+	if (opt != CURLOPT_URL && opt != CURLOPT_HTTPHEADER)
+		return api->curl_easy_setopt(h, opt, arg);
+	return setopt_remember(api, h, opt, arg);
+}
+
+#ifdef CU_SETOPT_NAMED
+static __attribute__((used)) CURLcode setopt_named(CURL *h, CURLoption opt, intptr_t arg)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+
+	if (__builtin_expect(!api || !api->curl_easy_setopt, 0))
+		return CURLE_FAILED_INIT;
+	return setopt_fwd(api, h, opt, arg);
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wattribute-alias"
+HK_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...) __attribute__((alias("setopt_named")));
+#pragma GCC diagnostic pop
+#else
+HK_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+{
+	const struct cu_api *api = api_for(__builtin_return_address(0));
+	va_list ap;
+	intptr_t arg;
+
+	if (!api || !api->curl_easy_setopt)
+		return CURLE_FAILED_INIT;
+	va_start(ap, opt);
+	if (opt >= CURLOPTTYPE_OFF_T && opt < CURLOPTTYPE_BLOB) {
+		curl_off_t o = va_arg(ap, curl_off_t);
+
+		va_end(ap);
+		return api->curl_easy_setopt(h, opt, o);
+	}
+	if (opt < CURLOPTTYPE_OBJECTPOINT) {
+		long l = va_arg(ap, long);
+
+		va_end(ap);
+		return api->curl_easy_setopt(h, opt, l);
+	}
+	arg = (intptr_t)va_arg(ap, void *);
+	va_end(ap);
+	return setopt_fwd(api, h, opt, arg);
+}
+#endif
 
 HK_EXPORT CURLcode curl_easy_perform(CURL *h)
 {

@@ -560,7 +560,7 @@ t6() {
 	F=$OUT/t6.jsonl
 	rm -f "$F" "$pf"
 	env LD_PRELOAD="$LIB" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$F" OTEL_SERVICE_NAME=pyfront \
-		"$SYS_PY" "$PROGS/curl_pycurl_server.py" "$pf" "$BP" >"$OUT/t6-front.out" 2>"$OUT/t6-front.err" &
+		OTEL_BSP_SCHEDULE_DELAY=100 "$SYS_PY" "$PROGS/curl_pycurl_server.py" "$pf" "$BP" >"$OUT/t6-front.out" 2>"$OUT/t6-front.err" &
 	pid=$!
 	track_pid "$pid"
 	if ! wait_for "test -s '$pf'" 10; then
@@ -571,6 +571,11 @@ t6() {
 	r1=$(env -u LD_PRELOAD curl --max-time 20 -s -H "traceparent: 00-$TP_TRACE-$TP_PARENT-01" \
 		"http://127.0.0.1:$FP/front/1")
 	r2=$(env -u LD_PRELOAD curl --max-time 20 -s "http://127.0.0.1:$FP/front/2")
+	# The handler thread ends its SERVER span just after its last write
+	# returns, so the answer can reach curl first: a SIGTERM sent at once
+	# could end the process in between (on a busy machine that was seen
+	# once in five runs). Stop only when both SERVER spans are exported.
+	wait_for "[ \"\$(spans count '$F' --kind 2 2>/dev/null)\" = 2 ]" 15 || true
 	stop_term "$pid"
 	expect_eq "6 the front answered both requests after its pycurl call" \
 		"front /front/1 -> 200 hello GET /backend/front/1|front /front/2 -> 200 hello GET /backend/front/2" \
