@@ -31,15 +31,24 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+say() { printf '\n== %s\n' "$*"; }
 
 # --- phase 1: install and build (no time limit: apt may be slow) ----------
 if [ "${1:-}" != --run ]; then
+	cat <<'EOF'
+otelpreload demo: a book-analysing system of unmodified programs, each one
+started with libotelpreload.so in LD_PRELOAD, spans to one file, no collector
+
+  curl -> front (python3) -> backend (C: sockets, libpq) -> PostgreSQL
+                                 `- HTTPS (libcurl) -> nginx (TLS) -> isbn (python3)
+
+EOF
 	if [ "${DEMO_DEPS:-1}" != 0 ]; then
 		echo "== scripts/deps.sh: the Debian packages the demo needs (installs what is missing)"
 		scripts/deps.sh
 	fi
 	if [ -z "${DEMO_LIB:-}" ]; then
-		echo "== building build/libotelpreload.so"
+		echo "== make build/libotelpreload.so"
 		make -s --no-print-directory -j2 build/libotelpreload.so
 		export DEMO_LIB=$ROOT/build/libotelpreload.so
 	fi
@@ -61,7 +70,7 @@ if [ -n "${DEMO_OUT:-}" ]; then
 	mkdir -p "$DEMO_OUT"
 	WORK=$(cd "$DEMO_OUT" && pwd)
 	# what an earlier run left there
-	rm -rf "$WORK"/{traces,traces.jsonl,pids,bin,tls,nginx-tmp,nginx.conf,nginx.pid} \
+	rm -rf "${WORK:?}"/{traces,traces.jsonl,pids,bin,tls,nginx-tmp,nginx.conf,nginx.pid} \
 		"$WORK"/*.port "$WORK"/*.log "$WORK"/pg.*
 	KEEP=1
 else
@@ -74,7 +83,6 @@ TRACES=$WORK/traces.jsonl
 # python3 itself, not a pyenv shim script in front of it
 PY=$(python3 -c 'import sys; print(sys.executable)')
 
-say() { printf '\n== %s\n' "$*"; }
 die() {
 	echo "demo: $*" >&2
 	exit 1
@@ -103,13 +111,17 @@ listening() { # PORT: something listens on 127.0.0.1:PORT
 PIDS=() # our children, in start order
 NAMES=()
 
+# The environment of every program of the demo (plus OTEL_SERVICE_NAME):
+# spans to one file; a stack trace (code.stacktrace) on spans slower than
+# 200 ms and on spans that end in error.
+TRACED_ENV=(LD_PRELOAD="$LIB" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$TRACES"
+	OTELPRELOAD_STACK_THRESHOLD_MS=200 OTELPRELOAD_CODE_ATTRIBUTES=true)
+
 # traced NAME CMD...: CMD in the background under the library, service NAME.
 traced() {
 	local name=$1
 	shift
-	env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME="$name" OTEL_TRACES_EXPORTER=file \
-		OTELPRELOAD_FILE="$TRACES" OTELPRELOAD_STACK_THRESHOLD_MS=200 \
-		OTELPRELOAD_CODE_ATTRIBUTES=true "$@" >"$WORK/$name.log" 2>&1 &
+	env "${TRACED_ENV[@]}" OTEL_SERVICE_NAME="$name" "$@" >"$WORK/$name.log" 2>&1 &
 	PIDS+=($!)
 	NAMES+=("$name")
 	echo "$name $!" >>"$WORK/pids"
@@ -174,19 +186,12 @@ trap 'cleanup # and pg_stop' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-cat <<EOF
-otelpreload demo: a book-analysing system of unmodified programs, all under
-$LIB
-
-  curl -> front (python3) -> backend (C: sockets, libpq) -> PostgreSQL
-                                 \`- HTTPS (libcurl) -> nginx (TLS) -> isbn (python3)
-EOF
-
 # --- PostgreSQL -------------------------------------------------------------
 say "starting a private PostgreSQL server and loading demo/books.sql"
-OUT=$WORK
-PG_OUT=$WORK
-# shellcheck source=../tests/integration/pg_lib.sh
+# pg_lib.sh makes its server directory in $PG_OUT (or /tmp when the
+# postgres user cannot enter it) and reads $OUT
+export OUT=$WORK PG_OUT=$WORK
+# shellcheck source=tests/integration/pg_lib.sh
 . "$ROOT/tests/integration/pg_lib.sh"
 pg_available || die "$PG_MISSING"
 pg_start || die "PostgreSQL: $PG_ERROR"
@@ -208,7 +213,7 @@ gcc -std=gnu11 -Wall -Wextra -Wshadow -Werror -g -O0 -rdynamic -I"$PG_INC" \
 echo "$WORK/bin/backend"
 
 # --- the services ----------------------------------------------------------
-say "starting the services, each under the library (OTEL_SERVICE_NAME = its name)"
+say "starting the services, each as: LD_PRELOAD=${LIB#"$ROOT"/} OTEL_SERVICE_NAME=<name> OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE=traces.jsonl <program>"
 traced isbn "$PY" demo/isbn.py --port-file "$WORK/isbn.port"
 ISBN_PORT=$(started isbn "$WORK/isbn.port")
 echo "isbn      python3 http.server       http://127.0.0.1:$ISBN_PORT"
@@ -245,9 +250,8 @@ echo "front     python3 http.server       http://127.0.0.1:$FRONT_PORT"
 # --- the requests ------------------------------------------------------------
 # curl under the library too: its span is the root of each trace
 ask() { # PATH
-	env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=curl OTEL_TRACES_EXPORTER=file \
-		OTELPRELOAD_FILE="$TRACES" curl -sS --max-time 20 -w '(HTTP %{http_code})\n' \
-		"http://127.0.0.1:$FRONT_PORT$1" || true
+	env "${TRACED_ENV[@]}" OTEL_SERVICE_NAME=curl \
+		curl -sS --max-time 20 -w '(HTTP %{http_code})\n' "http://127.0.0.1:$FRONT_PORT$1" || true
 }
 say "curl http://127.0.0.1:$FRONT_PORT/books/1/analysis"
 ask /books/1/analysis
@@ -267,7 +271,11 @@ done <"$WORK/pids"
 echo "${all[*]}: stopped, none left running"
 
 # --- the waterfalls ----------------------------------------------------------
-say "the traces: every process appended its spans to $TRACES"
+if [ "$KEEP" -eq 1 ]; then
+	say "the traces: every process appended its spans to $TRACES"
+else
+	say "the traces: every process appended its spans to one file (DEMO_OUT=DIR keeps it)"
+fi
 mapfile -t files < <("$PY" demo/traces.py split "$TRACES" "$WORK/traces" curl)
 [ ${#files[@]} -ge 2 ] || die "expected two request traces in $TRACES, found ${#files[@]}"
 echo
