@@ -5,6 +5,9 @@ set -euo pipefail
 # postgresql (server + psql), libpq-dev and python3-psycopg2 (Debian's, for
 # /usr/bin/python3): tests/integration/test_pq.sh and the PQexec bench row.
 # openssl (certificates), git and python3-pycurl: tests/integration/test_curl.sh.
+# make demo (scripts/demo.sh) needs build-essential, postgresql, libpq-dev,
+# libcurl4-openssl-dev (its C back end), nginx-light (its TLS terminator),
+# openssl, curl, iproute2 (ss) and procps, all in the list below.
 PKGS=(build-essential pkg-config libcriterion-dev libcurl4-openssl-dev libcjson-dev libcjson1
       zlib1g-dev protobuf-compiler python3 curl wget iproute2 procps file binutils
       nginx-light wrk valgrind

@@ -19,7 +19,9 @@
 #                       the one already there (lib.sh's _cleanup), so no
 #                       server outlives the script, failed tests included.
 #                       A watchdog in its own session stops the server with
-#                       -m immediate should the script be SIGKILLed.
+#                       -m immediate should the script be SIGKILLed; its pid
+#                       is PG_WATCHDOG_PID, and it ends by itself within a
+#                       second of pg_stop.
 #
 # After pg_start: PG_PORT PG_HOST (127.0.0.1) PG_SOCKDIR PG_SOCKFILE
 # (PG_SOCKDIR/.s.PGSQL.PG_PORT) PG_USER (postgres) PG_DB (books)
@@ -85,6 +87,7 @@ PG_HOST=127.0.0.1
 PG_USER=postgres
 PG_DB=books
 PG_RUN=()
+PG_WATCHDOG_PID=
 
 pg_available() {
 	local p
@@ -140,6 +143,7 @@ _pg_watchdog() {
 		[ -e "$2/postmaster.pid" ] && "${@:4}" "$3/pg_ctl" -D "$2" stop -m immediate -w -t 20
 		exit 0' pg-watchdog "$me" "$PG_DATA" "$PG_BINDIR" "${PG_RUN[@]}" \
 		</dev/null >/dev/null 2>&1 &
+	PG_WATCHDOG_PID=$!
 }
 
 # _pg_trap: pg_stop in front of the EXIT trap already set (lib.sh's _cleanup).
