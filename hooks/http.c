@@ -184,6 +184,27 @@ static void server_request(struct hk_conn *c)
 		rt_ctx_set_serving(&ctx, &r->seq, __atomic_load_n(&r->seq, __ATOMIC_RELAXED));
 }
 
+/*
+ * A request head the program wrote with its own traceparent gets nothing
+ * injected (plan_client_injection). When this thread had no context of its
+ * own (the CLIENT span is a root: a proxy such as nginx forwarding a
+ * request that reached it over TLS, where no SERVER span could be seen),
+ * the span joins the trace the program propagates, as a child of the
+ * context it sends, rather than starting a trace of its own that no other
+ * span links to. The next hop's SERVER span is then its sibling: the
+ * program named the parent, not us.
+ */
+static void adopt_program_context(struct hk_conn *c)
+{
+	struct rt_ctx ctx;
+
+	if (!rt_cfg.props.n)
+		return;
+	memset(&ctx, 0, offsetof(struct rt_ctx, tracestate) + 1);
+	rt_prop_extract(&rt_cfg.props, &c->out, hk_http_get, &ctx, NULL, 0);
+	rt_span_adopt_parent(c->writing, &ctx);	/* nothing when ctx is invalid */
+}
+
 /* Should the head being written get trace context lines? */
 static void plan_client_injection(struct hk_conn *c, uint32_t off)
 {
@@ -274,6 +295,8 @@ static void out_event(struct hk_conn *c, enum hk_http_event ev, uint32_t off, st
 				c->ignored = true;
 				break;
 			}
+			if (c->out.traceparent_count == 1 && c->writing && !c->writing->has_parent)
+				adopt_program_context(c);
 			if (!c->peer_ok)
 				hk_conn_addrs(c);
 			hk_http_client_attrs(c->writing, &c->out, &c->peer);

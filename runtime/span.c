@@ -112,6 +112,23 @@ struct rt_span *rt_span_start(const char *name, enum rt_kind kind,
 	return sp;
 }
 
+bool rt_span_adopt_parent(struct rt_span *sp, const struct rt_ctx *parent)
+{
+	if (!sp || sp->has_parent || !sp->recording || !parent || !parent->valid ||
+	    rt_id_is_zero(parent->trace_id, 16) || rt_id_is_zero(parent->span_id, 8) ||
+	    !rt_should_sample(parent, parent->trace_id))
+		return false;
+	memcpy(sp->trace_id, parent->trace_id, 16);
+	memcpy(sp->parent_id, parent->span_id, 8);
+	sp->has_parent = true;
+	sp->parent_remote = parent->remote;
+	sp->flags = (uint8_t)((parent->flags & RT_FLAG_RANDOM) | RT_FLAG_SAMPLED);
+	if (parent->tracestate[0] && !sp->tracestate)
+		sp->tracestate = arena_copy(sp, parent->tracestate,
+					    strnlen(parent->tracestate, RT_TRACESTATE_MAX));
+	return true;
+}
+
 void rt_span_ctx(const struct rt_span *sp, struct rt_ctx *out)
 {
 	memset(out, 0, offsetof(struct rt_ctx, tracestate) + 1);

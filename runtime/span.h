@@ -211,6 +211,16 @@ int rt_span_add_link(struct rt_span *sp, const struct rt_ctx *ctx);
  * end_ns 0 means now. The caller must not touch sp afterwards. */
 void rt_span_end(struct rt_span *sp, uint64_t end_ns);
 
+/*
+ * Make a root span (no parent yet) the child of parent after all: for a
+ * request whose context the program itself sends (a proxy forwarding its
+ * caller's traceparent), so that the span joins that trace instead of
+ * standing alone. Only for a recording span with no children yet, and
+ * only when the sampler, asked again with that parent, also records it;
+ * otherwise nothing changes. Returns whether it was adopted.
+ */
+bool rt_span_adopt_parent(struct rt_span *sp, const struct rt_ctx *parent);
+
 /* Drop a span: it is released, never exported (a head that turned out not
  * to be HTTP). The caller must not touch sp afterwards. */
 void rt_span_discard(struct rt_span *sp);

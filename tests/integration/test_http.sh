@@ -527,6 +527,13 @@ if spawn t4-rec plain -- "$PY" "$PROGS/recorder.py" --dir "$D"; then
 	done <"$OUT/t4.out"
 	expect_eq "4 four requests made" 4 "$(grep -c . "$OUT/t4.out")"
 	expect_count "4 every request still has its CLIENT span (4)" 4 "$F" --kind 3 --attr http.request.method=GET
+	# No context of its own on this thread: the CLIENT span joins the trace
+	# the program sends, as a child of the context it names (a proxy like
+	# nginx forwarding a request it received over TLS).
+	expect_count "4 own traceparent: the 3 CLIENT spans join the program's trace, children of its context" 3 \
+		"$F" --kind 3 --attr http.request.method=GET --trace "$TP_TRACE" --parent "$TP_PARENT"
+	expect_count "4 control: the CLIENT span without a header of its own is not in that trace" 3 \
+		"$F" --kind 3 --attr http.request.method=GET --trace "$TP_TRACE"
 else
 	not_ok "4 recorder started"
 fi
