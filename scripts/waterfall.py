@@ -21,7 +21,7 @@ ordered by start time, then span id; traces by their first start time.
 
 Terminal (default): one row per span, grouped per trace, indented by depth:
 
-  !^ SERVICE  TREE NAME  DETAILS        DURATION  STATUS  |   BAR   |
+  !^ SERVICE TREE NAME  DETAILS        DURATION  STATUS  |   BAR   |
 
   "!" marks an error span (status code ERROR), "^" a span whose parent is
   not in the files. DETAILS is the one attribute that says what the span
@@ -290,7 +290,7 @@ class Trace:
             if s.pid and s.pid in byid and s.pid != s.sid:
                 kids.setdefault(s.pid, []).append(s)
             else:
-                s.orphan = bool(s.pid)
+                s.orphan = "missing" if s.pid else False
                 roots.append(s)
         for k in kids.values():
             k.sort(key=_key)
@@ -304,7 +304,7 @@ class Trace:
             rest = sorted((s for s in spans if s.sid not in done), key=_key)
             for s in rest:
                 if s.sid not in done:
-                    s.orphan = True
+                    s.orphan = "loop"
                     self._walk([s], kids, done)
 
     def _walk(self, roots, kids, done):
@@ -504,20 +504,24 @@ def term_width(stream):
 
 def layout(width, svc_w, st_w):
     """Column widths (svc, name, status, bar) for a row of `width` cells:
-    2 markers, svc, 1, name, 1, duration 10, 1, status, 1, |bar|."""
+    2 markers, 1, svc, 1, name, 1, duration 10, 1, status, 1, |bar|."""
     bar = max(10, min(60, width // 4))
     svc_w = min(svc_w, 16)
     st_w = min(max(st_w, 6), 28)
-    fixed = lambda: 2 + svc_w + 1 + 1 + 10 + 1 + st_w + 1 + bar + 2
-    while width - fixed() < 16:
-        if bar > 10:
-            bar -= 1
-        elif st_w > 6:
-            st_w -= 1
-        elif svc_w > 6:
-            svc_w -= 1
-        else:
-            break
+    fixed = lambda: 3 + svc_w + 1 + 1 + 10 + 1 + st_w + 1 + bar + 2
+    # the name column gets at least a third of the row: narrow the status
+    # column to 12, then the bar to 12, then both to 6, then the services
+    want = max(16, width // 3)
+    for col, floor in (("st", 12), ("bar", 12), ("st", 6), ("bar", 6), ("svc", 6)):
+        while width - fixed() < want:
+            if col == "st" and st_w > floor:
+                st_w -= 1
+            elif col == "bar" and bar > floor:
+                bar -= 1
+            elif col == "svc" and svc_w > floor:
+                svc_w -= 1
+            else:
+                break
     return svc_w, max(8, width - fixed()), st_w, bar
 
 
@@ -541,24 +545,30 @@ def render_trace(t, out, width, st, svc_color):
         clean(t.tid, 64), sep, t.nspans, "" if t.nspans == 1 else "s", sep,
         ", ".join(clean(x, 40) for x in t.services), sep, fmt_dur(dur, st.micro), sep)
     head += fmt_time(t.t0)
-    out.write(st.c("1", head) + "\n")
+    out.write(st.c("1", fit(head, width, st.ell).rstrip()) + "\n")
     rows = t.rows
     svc_w = max([7] + [dwidth(clean(s.svc, 40)) for s, _, _ in rows])
     stats = [status_text(s) for s, _, _ in rows]
     st_w = max([6] + [dwidth(clean(x, 40)) for x in stats])
     sw, nw, stw, bw = layout(width, svc_w, st_w)
     scale_l, scale_r = "0", fmt_dur(dur, st.micro)
-    scale = scale_l + " " * max(1, bw - len(scale_l) - dwidth(scale_r)) + scale_r
-    out.write(st.c("2", "  %s %s %10s %s |%s|" % (fit("service", sw), fit("span", nw), "duration",
+    if len(scale_l) + 1 + dwidth(scale_r) <= bw:
+        scale = scale_l + " " * (bw - len(scale_l) - dwidth(scale_r)) + scale_r
+    else:
+        scale = " " * max(0, bw - dwidth(scale_r)) + scale_r
+    out.write(st.c("2", "   %s %s %10s %s |%s|" % (fit("service", sw), fit("span", nw), "duration",
                                                    fit("status", stw), fit(scale, bw))) + "\n")
-    orphans = 0
+    orphans = {"missing": 0, "loop": 0}
     for (s, depth, lasts), stat in zip(rows, stats):
         err = s.code == 2
-        orphans += s.orphan
+        if s.orphan:
+            orphans[s.orphan] += 1
         mark = ("!" if err else " ") + ("^" if s.orphan else " ")
         prefix = tree_prefix(st, depth, lasts)
         name = clean(s.name, 4 * nw) or "(no name)"
         det = clean(details(s), 4 * nw)
+        if det and det in name:
+            det = ""
         label = prefix + name + ("  " + det if det else "")
         label = fit(label, nw, st.ell)
         if st.color and det and not err:
@@ -588,15 +598,19 @@ def render_trace(t, out, width, st, svc_color):
             svc = st.c(svc_color(s.svc), svc)
             if err:
                 mark, label, statf = st.c("1;31", mark), st.c("31", label), st.c("1;31", statf)
-        out.write("%s%s %s %10s %s |%s|\n" % (mark, svc, label, durs, statf, bar))
+        out.write("%s %s %s %10s %s |%s|\n" % (mark, svc, label, durs, statf, bar))
         fr = first_frame(s)
         if fr:
             ind = dwidth(prefix) + 3
-            out.write("  %s %s\n" % (" " * sw, st.c("2", fit(" " * ind + st.frame + clean(fr, 4 * nw),
+            out.write("   %s %s\n" % (" " * sw, st.c("2", fit(" " * ind + st.frame + clean(fr, 4 * nw),
                                                              nw + 11 + stw, st.ell).rstrip())))
-    if orphans:
-        out.write(st.c("2", "  ^ parent not in these files (%d span%s)" % (
-            orphans, "" if orphans == 1 else "s")) + "\n")
+    if orphans["missing"]:
+        n = orphans["missing"]
+        out.write(st.c("2", fit("   ^ parent not in these files (%d span%s)" % (
+            n, "" if n == 1 else "s"), width).rstrip()) + "\n")
+    if orphans["loop"]:
+        out.write(st.c("2", fit("   ^ parent links that form a loop, drawn from their earliest span",
+                                width).rstrip()) + "\n")
     out.write("\n")
 
 
@@ -649,7 +663,7 @@ button{font:inherit;padding:2px 8px;border:1px solid #c9ced4;background:#f6f7f8;
 .thead{padding:6px 10px;background:#f6f7f9;border-bottom:1px solid var(--line);display:flex;flex-wrap:wrap;gap:4px 16px}
 .thead .tid{font-family:ui-monospace,Menlo,Consolas,monospace;font-weight:600}
 .thead .info{color:var(--mute)}
-.axis,.row{display:grid;grid-template-columns:18px minmax(240px,38%) 86px 200px 1fr;align-items:center}
+.axis,.row{display:grid;grid-template-columns:18px minmax(240px,38%) 96px 200px 1fr;align-items:center}
 .axis{color:var(--mute);font-size:11px;border-bottom:1px solid var(--line);height:20px}
 .axis .ticks{position:relative;height:100%;margin:0 10px}
 .axis .ticks span{position:absolute;top:3px;transform:translateX(-50%);white-space:nowrap}
@@ -665,12 +679,12 @@ button{font:inherit;padding:2px 8px;border:1px solid #c9ced4;background:#f6f7f8;
 .svc{font-weight:600;margin-right:6px}
 .orph{color:var(--mute);margin-right:4px}
 .det{color:var(--mute);margin-left:6px}
-.dur{text-align:right;padding-right:10px;font-variant-numeric:tabular-nums}
+.dur{text-align:right;padding-right:10px;white-space:nowrap;font-variant-numeric:tabular-nums}
 .st{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding-right:8px}
 .lane{position:relative;height:14px;margin:0 10px}
 .bar{position:absolute;top:1px;height:12px;min-width:2px;border-radius:2px}
 .bar.open{opacity:.45}
-.row.err .bar{outline:2px solid var(--err);outline-offset:-1px}
+.row.err .bar{background:var(--err)!important}
 .detail{padding:8px 12px 10px 40px;background:#fafbfc;border-bottom:1px solid var(--line)}
 .detail table{border-collapse:collapse;font-size:12px;max-width:100%}
 .detail td{padding:1px 12px 1px 0;vertical-align:top}
@@ -724,7 +738,8 @@ JS = r"""
                 ["start", "+" + dur(s.off) + " (" + s.startText + ")"], ["duration", dur(s.dur)]];
     if (s.code) head.push(["status", ["UNSET", "OK", "ERROR"][s.code] || String(s.code)]);
     if (s.msg) head.push(["status message", s.msg]);
-    if (s.orphan) head.push(["note", "the parent span is not in these files"]);
+    if (s.orphan) head.push(["note", s.orphan === "loop" ? "the parent links form a loop; drawn from here"
+                                                         : "the parent span is not in these files"]);
     table(d, "span", head);
     table(d, "attributes", s.attrs);
     (s.events || []).forEach(function (ev) {
@@ -783,7 +798,7 @@ JS = r"""
     axis.appendChild(el("span", "dur", "duration"));
     axis.appendChild(el("span", null, "status"));
     var ticks = el("div", "ticks");
-    [0, 0.25, 0.5, 0.75, 1].forEach(function (f) {
+    (tr.dur > 0 ? [0, 0.25, 0.5, 0.75, 1] : [0]).forEach(function (f) {
       var t = el("span", null, f === 0 ? "0" : dur(Math.round(tr.dur * f)));
       t.style.left = (f * 100) + "%";
       ticks.appendChild(t);
@@ -813,7 +828,11 @@ JS = r"""
       var sv = el("span", "svc", data.services[s.svc]);
       sv.style.color = color(s.svc);
       label.appendChild(sv);
-      if (s.orphan) label.appendChild(el("span", "orph", "^"));
+      if (s.orphan) {
+        var o = el("span", "orph", "^");
+        o.title = s.orphan === "loop" ? "parent links form a loop" : "parent span not in these files";
+        label.appendChild(o);
+      }
       label.appendChild(el("span", "name", s.name || "(no name)"));
       if (s.det) label.appendChild(el("span", "det", s.det));
       label.title = s.name + (s.det ? "  " + s.det : "");
