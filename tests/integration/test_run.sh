@@ -191,6 +191,42 @@ os.execvp(sys.argv[1], sys.argv[1:])' bash "$OP" run -- "$PY" "$OUT/sig.py" "$OU
 }
 sig_case TERM
 sig_case INT
+# Ctrl-C on a terminal: the terminal sends SIGINT to the whole foreground
+# process group, CMD included; otelpreload must not send CMD a second one.
+rm -f "$OUT/sig.ready" "$OUT/sig.got"
+env -u LD_PRELOAD "$PY" - "$OUT/sig.ready" bash "$OP" run -- "$PY" "$OUT/sig.py" "$OUT/sig.got" \
+	"$OUT/sig.ready" "$URL/hello.txt" >"$OUT/tty.log" 2>&1 <<'PY'
+import os, pty, signal, sys, time
+ready, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()        # the child leads a new session on the pty
+if pid == 0:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.execvp(argv[0], argv)
+deadline = time.time() + 15
+while not os.path.exists(ready) and time.time() < deadline:
+    time.sleep(0.05)
+time.sleep(0.1)
+os.write(fd, b"\x03")         # Ctrl-C, as typed
+out = b""
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode("utf-8", "replace"))
+print("exit", os.waitstatus_to_exitcode(status))
+PY
+if [ "$(cat "$OUT/sig.got" 2>/dev/null)" = SIGINT ] && grep -q '^exit 7' "$OUT/tty.log" &&
+	grep -q 'trace [0-9a-f]\{32\}' "$OUT/tty.log"; then
+	ok "run on a terminal: Ctrl-C reaches CMD once (not forwarded again); exit 7; waterfall drawn"
+else
+	not_ok "run on a terminal: Ctrl-C reaches CMD once" "CMD got: $(cat "$OUT/sig.got" 2>/dev/null)" \
+		"$(tail -n 20 "$OUT/tty.log")"
+fi
 # a signal ignored by otelpreload's caller stays ignored for CMD, as with
 # CMD run directly (here: SIGINT of a background job of this shell)
 probe='import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)'
