@@ -19,8 +19,9 @@ What it does:
      same file (the exporter writes whole lines under flock);
   3. forwards SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 sent to
      this process to CMD; a signal the terminal sent (Ctrl-C, Ctrl-\\, hang
-     up: si_code SI_KERNEL) already reached CMD, which shares the
-     foreground process group, so it is not sent twice. A signal ignored
+     up: si_code SI_KERNEL) went to the whole foreground process group, so
+     it is passed on only when CMD has left that group (e.g. `timeout`
+     makes its own), never twice. A signal ignored
      when this process started stays ignored for CMD, as a shell would have
      it;
   4. when CMD ends, prints the waterfall of the file's traces on stderr (so
@@ -79,6 +80,15 @@ def spawn(argv, env, mask):
     return os.posix_spawnp("/bin/sh", ["/bin/sh"] + argv, env, setsigmask=mask, setsigdef=dfl)
 
 
+def same_group(pid):
+    """True when pid is in this process's process group: a signal the
+    terminal sent to the group has reached it already."""
+    try:
+        return os.getpgid(pid) == os.getpgrp()
+    except OSError:
+        return True
+
+
 def wait_child(pid, sigs):
     """Wait for pid while forwarding sigs (blocked by the caller); returns
     its wait status."""
@@ -90,7 +100,7 @@ def wait_child(pid, sigs):
             if wpid == pid:
                 return status
             continue
-        if info.si_code == SI_KERNEL and info.si_signo in FROM_TTY:
+        if info.si_code == SI_KERNEL and info.si_signo in FROM_TTY and same_group(pid):
             continue
         try:
             os.kill(pid, info.si_signo)
