@@ -200,7 +200,7 @@ sig_case INT
 #    only when it comes late; the right code never sends one.)
 #  - CMD that made its own process group (as `timeout` does) did not get
 #    it: otelpreload must pass it on.
-cat >"$OUT/tty.py" <<'PY'
+cat >"$OUT/ctrlc_cmd.py" <<'PY'
 import os, signal, sys, urllib.request
 out, ready, url, own = sys.argv[1:5]
 if own == "own":
@@ -243,7 +243,7 @@ print("exit", os.waitstatus_to_exitcode(status))
 PY
 for grp in same own; do
 	rm -f "$OUT/sig.ready" "$OUT/sig.got"
-	env -u LD_PRELOAD "$PY" "$OUT/drive_pty.py" "$OUT/sig.ready" bash "$OP" run -- "$PY" "$OUT/tty.py" \
+	env -u LD_PRELOAD "$PY" "$OUT/drive_pty.py" "$OUT/sig.ready" bash "$OP" run -- "$PY" "$OUT/ctrlc_cmd.py" \
 		"$OUT/sig.got" "$OUT/sig.ready" "$URL/hello.txt" "$grp" >"$OUT/tty-$grp.log" 2>&1
 	want=kernel desc="Ctrl-C reaches CMD once, from the terminal"
 	[ $grp = own ] && want=user desc="CMD in a process group of its own: Ctrl-C passed on"
