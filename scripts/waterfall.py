@@ -784,8 +784,9 @@ JS = r"""
   });
   var main = document.getElementById("traces");
   if (!data.traces.length) main.appendChild(el("p", "empty", "no spans"));
-  data.traces.forEach(function (tr) {
+  data.traces.forEach(function (tr, ti) {
     var box = el("section", "trace");
+    box.setAttribute("data-ti", ti);
     box.setAttribute("data-trace-id", tr.id);
     var th = el("div", "thead");
     th.appendChild(el("span", "tid", "trace " + tr.id));
@@ -850,22 +851,39 @@ JS = r"""
       bar.style.background = color(s.svc);
       lane.appendChild(bar);
       row.appendChild(lane);
-      tw.addEventListener("click", function (ev) { if (tw.textContent) { ev.stopPropagation(); toggleChildren(row); } });
-      row.addEventListener("click", function () { toggleDetail(row, tr, s); });
-      row.addEventListener("keydown", function (ev) {
-        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); toggleDetail(row, tr, s); }
-      });
-      row._span = s;
-      row._trace = tr;
+      row.setAttribute("data-i", i);
       frag.appendChild(row);
     });
     box.appendChild(frag);
     main.appendChild(box);
   });
+  // One listener for all rows: the row's trace and span come from its
+  // data-ti (section) and data-i attributes.
+  function spanOf(row) {
+    var tr = data.traces[+row.parentNode.getAttribute("data-ti")];
+    return [tr, tr.spans[+row.getAttribute("data-i")]];
+  }
+  function onRow(ev, row) {
+    var ts = spanOf(row);
+    toggleDetail(row, ts[0], ts[1]);
+  }
+  main.addEventListener("click", function (ev) {
+    var t = ev.target, row = t.closest ? t.closest(".row") : null;
+    if (!row) return;
+    if (t.classList.contains("tw") && t.textContent) toggleChildren(row);
+    else onRow(ev, row);
+  });
+  main.addEventListener("keydown", function (ev) {
+    var row = ev.target;
+    if (row.classList && row.classList.contains("row") && (ev.key === "Enter" || ev.key === " ")) {
+      ev.preventDefault();
+      onRow(ev, row);
+    }
+  });
   function expandAll(open) {
     Array.prototype.forEach.call(document.querySelectorAll(".row"), function (row) {
       var next = row.nextSibling, isOpen = next && next.classList && next.classList.contains("detail");
-      if (open !== !!isOpen) toggleDetail(row, row._trace, row._span);
+      if (open !== !!isOpen) onRow(null, row);
     });
   }
   document.getElementById("expand").addEventListener("click", function () { expandAll(true); });
