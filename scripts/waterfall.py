@@ -150,7 +150,6 @@ class Reader:
 
     def __init__(self):
         self.traces = {}        # trace id -> [Span]
-        self.nspans = 0
         self.bad_lines = 0
         self.first_bad = None   # "file:line"
         self.bad_spans = 0
@@ -237,7 +236,6 @@ class Reader:
                                   attributes(e.get("attributes"))))
         sp.res = rattrs
         self.traces.setdefault(tid, []).append(sp)
-        self.nspans += 1
 
     def warn(self, err):
         if self.unreadable:
@@ -442,6 +440,11 @@ def details(s):
     return ""
 
 
+def _det(s):
+    d = details(s)
+    return "" if d and d in s.name else d
+
+
 def status_text(s):
     parts = []
     code = attr(s, "http.response.status_code")
@@ -566,9 +569,7 @@ def render_trace(t, out, width, st, svc_color):
         mark = ("!" if err else " ") + ("^" if s.orphan else " ")
         prefix = tree_prefix(st, depth, lasts)
         name = clean(s.name, 4 * nw) or "(no name)"
-        det = clean(details(s), 4 * nw)
-        if det and det in name:
-            det = ""
+        det = clean(_det(s), 4 * nw)
         label = prefix + name + ("  " + det if det else "")
         label = fit(label, nw, st.ell)
         if st.color and det and not err:
@@ -624,7 +625,7 @@ def _cell_index(s, cells):
     return len(s)
 
 
-def render_text(traces, reader, out, color, shown_from=0):
+def render_text(traces, out, color, shown_from=0):
     st = Style(out, color)
     width = term_width(out)
     colors = {}
@@ -916,7 +917,7 @@ def _safe_str(s):
     return s.encode("utf-8", "replace").decode("utf-8") if not s.isascii() else s
 
 
-def html_page(traces, reader, paths):
+def html_page(traces, paths):
     services = sorted({s.svc for t in traces for s, _, _ in t.rows})
     sidx = {n: i for i, n in enumerate(services)}
     res_list, res_idx = [], {}
@@ -933,7 +934,7 @@ def html_page(traces, reader, paths):
                 "name": s.name, "kind": s.kind,
                 "off": None if s.start is None else s.start - t.t0, "dur": d,
                 "startText": fmt_time(s.start), "code": s.code, "msg": s.msg,
-                "orphan": s.orphan, "det": details(s),
+                "orphan": s.orphan, "det": _det(s),
                 "status": status_text(s),
                 "attrs": [[k, v] for k, v in s.attrs],
                 "events": [[None if tm is None or t.t0 == 0 else tm - t.t0, n,
@@ -992,7 +993,7 @@ def view(paths, out=None, err=None, html=None, color="auto", last=0, missing_ok=
     traces = build(r)
     r.warn(err)
     if html:
-        page = html_page(traces, r, paths)
+        page = html_page(traces, paths)
         tmp = html + ".tmp%d" % os.getpid()
         try:
             with open(tmp, "w", encoding="utf-8") as f:
@@ -1006,7 +1007,7 @@ def view(paths, out=None, err=None, html=None, color="auto", last=0, missing_ok=
             html, len(traces), "" if len(traces) == 1 else "s", nsp, "" if nsp == 1 else "s"))
     else:
         skip = max(0, len(traces) - last) if last > 0 else 0
-        render_text(traces, r, out, want_color(color, out), skip)
+        render_text(traces, out, want_color(color, out), skip)
         out.flush()
     return 1 if r.unreadable else 0
 
