@@ -23,10 +23,11 @@ Terminal (default): one row per span, grouped per trace, indented by depth:
 
   !^ SERVICE TREE NAME  DETAILS        DURATION  STATUS  |   BAR   |
 
-  "!" marks an error span (status code ERROR), "^" a span whose parent is
-  not in the files. DETAILS is the one attribute that says what the span
-  touched (url.full, db.query.summary or a shortened db.query.text,
-  dns.question.name, server or peer address). STATUS is the HTTP status code
+  "!" marks an error span (status code ERROR), "^" a root whose parent is
+  not in the files (or whose parent links loop). DETAILS is the one
+  attribute that says what the span touched (db.query.summary or a
+  shortened db.query.text, url.full or url.path, dns.question.name, server
+  or peer address; left out when the name says it). STATUS is the HTTP status code
   and, on errors, "ERROR" and error.type. A span with a code.stacktrace gets
   a second line with its first frame. Colours (errors red, bars by service)
   only when the output is a terminal and NO_COLOR is unset, or with
@@ -39,6 +40,10 @@ script and style, by hash); span data travels as JSON in a non-executed
 <script type="application/json"> block with <, >, & escaped, and the
 script builds the rows with textContent only. Clicking a row shows its
 attributes, events and resource; "#expand" in the URL opens them all.
+
+--last N draws only the N traces that started last (otelpreload run uses
+50). --missing-ok (for scripts/runner.py): a FILE that does not exist holds
+no spans rather than being an error.
 
 Exit status: 0; 1 when a FILE could not be read; 2 on bad usage.
 """
@@ -1016,11 +1021,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="otelpreload view",
                                  description="Draw the traces in OTLP/JSON lines files.")
     ap.add_argument("--html", metavar="OUT.html", help="write one self-contained HTML page")
-    ap.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    ap.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                    help="auto (the default): on a terminal, unless NO_COLOR is set")
     ap.add_argument("--last", type=int, default=0, metavar="N",
                     help="only the N traces that started last")
     ap.add_argument("--missing-ok", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("files", nargs="+", metavar="FILE")
+    ap.add_argument("files", nargs="+", metavar="FILE",
+                    help='OTLP/JSON lines, as the file exporter writes them ("-": stdin)')
     a = ap.parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")
