@@ -50,4 +50,4 @@ for _ in $(seq 1 100); do [ -s "$OUT/front.port" ] && break; sleep 0.05; done
 LD_PRELOAD=$LIB OTEL_SERVICE_NAME=wget OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE=$TR \
 	wget -q -O - "http://127.0.0.1:$(cat "$OUT/front.port")/hello"; echo
 kill "$FRONT" "$BACK"; wait "$FRONT" "$BACK" 2>/dev/null || true
-scripts/otelpreload view "$TR"
+python3 scripts/waterfall.py "$TR"

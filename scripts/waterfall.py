@@ -31,8 +31,8 @@ Terminal (default): one row per span, grouped per trace, indented by depth:
   and, on errors, "ERROR" and error.type. A span with a code.stacktrace gets
   a second line with its first frame. Colours (errors red, bars by service)
   only when the output is a terminal and NO_COLOR is unset, or with
-  --color always. Width: $COLUMNS, else the terminal's, else 100; never less
-  than 60. Names are shown with control and bidi characters escaped.
+  --color always. Width: $COLUMNS, else the terminal's, else (a pipe or a
+  file) 160; never less than 60. Names are shown with control and bidi characters escaped.
 
 --html OUT.html: the same rows in one page with inline CSS and JS, no
 network access (a Content-Security-Policy allows only the page's own
@@ -63,6 +63,7 @@ KIND_NAMES = {"SPAN_KIND_INTERNAL": 1, "SPAN_KIND_SERVER": 2, "SPAN_KIND_CLIENT"
               "SPAN_KIND_PRODUCER": 4, "SPAN_KIND_CONSUMER": 5}
 STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
 MIN_WIDTH = 60
+PIPE_WIDTH = 160         # the width when the output is not a terminal
 MAX_INDENT = 24          # deeper levels are drawn at this depth, with "+N"
 MAX_TEXT = 4096          # longest attribute value kept (the rest is cut)
 
@@ -502,12 +503,13 @@ def term_width(stream):
     env = os.environ.get("COLUMNS", "")
     if env.isdigit() and int(env) > 0:
         return max(MIN_WIDTH, int(env))
-    for s in (stream, sys.stderr, sys.stdin):
-        try:
-            return max(MIN_WIDTH, os.get_terminal_size(s.fileno()).columns)
-        except (OSError, ValueError, AttributeError):
-            continue
-    return 100
+    try:
+        if stream.isatty():
+            return max(MIN_WIDTH, os.get_terminal_size(stream.fileno()).columns)
+    except (OSError, ValueError, AttributeError):
+        pass
+    # a pipe or a file does not wrap: wide enough to keep URLs readable
+    return PIPE_WIDTH
 
 
 def layout(width, svc_w, st_w):
