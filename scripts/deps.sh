@@ -5,18 +5,18 @@ set -euo pipefail
 # postgresql (server + psql), libpq-dev and python3-psycopg2 (Debian's, for
 # /usr/bin/python3): tests/integration/test_pq.sh and the PQexec bench row.
 # openssl (certificates), git and python3-pycurl: tests/integration/test_curl.sh.
-# chromium: tests/integration/test_view.sh renders the `otelpreload view --html`
-# page headless (--dump-dom, --screenshot); without it those checks are skipped.
 PKGS=(build-essential pkg-config libcriterion-dev libcurl4-openssl-dev libcjson-dev libcjson1
       zlib1g-dev protobuf-compiler python3 curl wget iproute2 procps file binutils
       nginx-light wrk valgrind
       postgresql libpq-dev python3-psycopg2
-      openssl git python3-pycurl
-      chromium)
+      openssl git python3-pycurl)
 # The interop tests and the HTTP bench run node (tests/interop); a node that
 # is already on PATH (e.g. a newer one from elsewhere) is used as it is.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+# chromium: tests/integration/test_view.sh renders the `otelpreload view --html`
+# page headless (--dump-dom, --screenshot); without it those checks are skipped.
+PKGS+=(chromium)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
