@@ -105,6 +105,7 @@ install: $(LIB)
 	install -m 0755 scripts/otelpreload $(DESTDIR)$(PREFIX)/bin/otelpreload
 	install -d $(DESTDIR)$(PREFIX)/share/otelpreload
 	install -m 0755 scripts/waterfall.py $(DESTDIR)$(PREFIX)/share/otelpreload/waterfall.py
+	install -m 0755 scripts/runner.py $(DESTDIR)$(PREFIX)/share/otelpreload/runner.py
 	install -m 0755 scripts/doctor.sh $(DESTDIR)$(PREFIX)/share/otelpreload/doctor.sh
 
 clean:

@@ -17,6 +17,9 @@ PKGS=(build-essential pkg-config libcriterion-dev libcurl4-openssl-dev libcjson-
 # is already on PATH (e.g. a newer one from elsewhere) is used as it is.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+# chromium: tests/integration/test_view.sh renders the `otelpreload view --html`
+# page headless (--dump-dom, --screenshot); without it those checks are skipped.
+PKGS+=(chromium)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
