@@ -238,7 +238,8 @@ void hk_conn_retire(int fd, struct hk_conn *c)
 
 	if (!hk_conn_lock(c))
 		return;
-	idle = c->ignored && !c->owed_len && !c->ninject && !c->qlen && !c->writing;
+	idle = c->ignored && !c->owed_len && !c->ninject && !c->qlen && !c->writing &&
+	       !__atomic_load_n(&c->connecting, __ATOMIC_RELAXED);
 	hk_conn_unlock(c);
 	if (!idle || (unsigned)fd >= hk_fdtab_size)
 		return;

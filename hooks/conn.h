@@ -20,9 +20,11 @@
 #ifndef HK_CONN_H
 #define HK_CONN_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "../runtime/span.h"
 #include "http_attrs.h"
@@ -76,6 +78,9 @@ struct hk_conn {
 	uint16_t owed_done;		/* and how much of it is out */
 	char owed[HK_INJECT_TEXT_MAX];
 	struct rt_span *writing;	/* client: request head being written */
+	struct rt_span *connecting;	/* a non-blocking connect's span, open until
+					 * its outcome is seen (hk_connect_settle);
+					 * taken with an atomic exchange */
 
 	/* Incoming direction: responses (client) or requests (server). */
 	struct hk_http in;
@@ -117,6 +122,23 @@ void hk_conn_detach(int fd, const char *error_type);
  * sent, no insertion due, no span open), stop watching fd, so that its
  * later calls cost one load and one branch again. */
 void hk_conn_retire(int fd, struct hk_conn *c);
+
+/*
+ * The outcome of c's non-blocking connect, if one is pending: err 0 ends
+ * its span as connected, an errno value as failed. Called where the
+ * program learns it: getsockopt(SO_ERROR), a second connect, the first
+ * read or write. Lock-free; safe on any record.
+ */
+void hk_connect_settle(struct hk_conn *c, int err);
+
+/* As above, from the result of a read or write on c: a transfer (r >= 0)
+ * means connected; a failure other than "try again" is the outcome. */
+static inline void hk_connect_settle_io(struct hk_conn *c, ssize_t r, int err)
+{
+	if (__builtin_expect(__atomic_load_n(&c->connecting, __ATOMIC_RELAXED) != NULL, 0) &&
+	    (r >= 0 || (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ENOTCONN)))
+		hk_connect_settle(c, r >= 0 ? 0 : err);
+}
 
 /* Detach every fd in [lo, hi] (close_range, closefrom). */
 void hk_conn_detach_range(unsigned lo, unsigned hi);

@@ -840,6 +840,15 @@ void hk_http_close(struct hk_conn *c, const char *error_type)
 	bool server = c->role == HK_ROLE_SERVER;
 	struct hk_http *resp = server ? &c->out : &c->in;
 
+	/* Closed before the program looked at its connect's outcome: the span
+	 * ends now, its status unset (nothing says how it went). */
+	hk_connect_settle(c, -1);
+	if (c->writing && hk_http_in_start_line(&c->out)) {
+		/* Closed inside the first line: never shown to be HTTP. */
+		drop_injections(c, c->writing);
+		rt_span_discard(c->writing);
+		c->writing = NULL;
+	}
 	if (c->writing) {
 		end_span(c, c->writing, false, NULL, error_type ? error_type : "connection_closed");
 		c->writing = NULL;

@@ -1646,6 +1646,11 @@ bool hk_http_eof(struct hk_http *p)
 	}
 }
 
+bool hk_http_in_start_line(const struct hk_http *p)
+{
+	return p->state >= S_METHOD && p->state < S_HDR;
+}
+
 bool hk_http_idle(const struct hk_http *p)
 {
 	return p->state == S_IDLE || p->state == S_IDLE_LF;

@@ -226,6 +226,11 @@ bool hk_http_eof(struct hk_http *p);
  * skipping empty lines before it). */
 bool hk_http_idle(const struct hk_http *p);
 
+/* Within a start line: a head has begun (HEAD_START was reported) but its
+ * request or status line is not complete, so the bytes are not yet known
+ * to be HTTP ("ping", "GET key" cut short by the close). */
+bool hk_http_in_start_line(const struct hk_http *p);
+
 /* True once the direction was found not to be HTTP/1.x. */
 bool hk_http_not_http(const struct hk_http *p);
 

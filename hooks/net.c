@@ -70,12 +70,17 @@ static inline __attribute__((always_inline)) ssize_t out(struct hk_conn *c, cons
 	if (!hk_enter(PL_FAM_NET))
 		return hk_out_orig(k);
 	if (__atomic_load_n(&c->ignored, __ATOMIC_RELAXED) && !c->owed_len && !c->ninject) {
+		r = hk_out_orig(k);
+		err = errno;
+		hk_connect_settle_io(c, r, err);
 		hk_conn_retire(k->fd, c);
 		hk_leave(PL_FAM_NET);
-		return hk_out_orig(k);
+		errno = err;
+		return r;
 	}
 	r = hk_http_write(c, gen, k);
 	err = errno;
+	hk_connect_settle_io(c, r, err);
 	if (__atomic_load_n(&c->ignored, __ATOMIC_RELAXED))
 		hk_conn_retire(k->fd, c);
 	hk_leave(PL_FAM_NET);
@@ -227,6 +232,7 @@ static inline __attribute__((always_inline)) ssize_t in(struct hk_conn *c, int f
 	int err = errno;
 
 	if (!(flags & MSG_PEEK) && hk_enter(PL_FAM_NET)) {
+		hk_connect_settle_io(c, r, err);
 		if (!__atomic_load_n(&c->ignored, __ATOMIC_RELAXED))
 			hk_http_read(c, gen, iov, iovcnt, r, err);
 		if (__atomic_load_n(&c->ignored, __ATOMIC_RELAXED))

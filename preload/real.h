@@ -51,6 +51,7 @@ struct pl_real {
 	int (*socket)(int, int, int);
 	int (*socketpair)(int, int, int, int[2]);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
 	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
 			   struct addrinfo **);
 	int (*execve)(const char *, char *const[], char *const[]);

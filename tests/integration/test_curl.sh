@@ -317,6 +317,9 @@ print(len(p), " ".join(sorted(p)))' "$OUT/t1-redir.srv")" "$(cat "$OUT/t1-redir.
 	expect_count "8 closed port: CLIENT span GET, status Error, error.type CURLE_COULDNT_CONNECT, no status code" \
 		1 "$F" --kind 3 --name GET --status 2 --attr error.type=CURLE_COULDNT_CONNECT \
 		--attr url.full="http://127.0.0.1:$cp/" --no-attr http.response.status_code
+	expect_count "8 closed port: curl's connect span is an Error, error.type ECONNREFUSED" \
+		1 "$F" --kind 3 --name connect --status 2 --attr error.type=ECONNREFUSED \
+		--attr network.peer.port="$cp"
 	end_pid "$SRV_PID"
 }
 
@@ -518,6 +521,10 @@ print(len({s["spanId"] for s in map(json.loads, sys.stdin) if str(s["attributes"
 	sid=$(span_field "$F" spanId --kind 3 --attr url.full="http://127.0.0.1:$cp/closed")
 	expect_count "5 closed port: the failed connect span is the child of the transfer's span" 1 "$F" --kind 3 \
 		--name connect --attr network.peer.port="$cp" --parent "${sid:-no transfer span}"
+	# libcurl connects without blocking and learns the outcome with
+	# getsockopt(SO_ERROR): the span says how it went.
+	expect_count "5 closed port: that connect span is an Error, error.type ECONNREFUSED" 1 "$F" --kind 3 \
+		--name connect --attr network.peer.port="$cp" --status 2 --attr error.type=ECONNREFUSED
 
 	# reset
 	match "5 reset/1" "$F" "$OUT/t5.srv" --path-re '^/reset/1$' --expect 1

@@ -356,6 +356,39 @@ if start_receiver t5; then
 		--name connect --status 2
 	expect_count "5 non-blocking connect: no error.type" 1 "$F" --name connect --no-attr error.type
 
+	# Non-blocking connects in C, the outcome learned each usual way: the
+	# span lasts until the program looks (it waits 80 ms first) and says
+	# how it went.
+	F=$OUT/t5-nbc.jsonl
+	rm -f "$F"
+	if cc -O1 -o "$OUT/nb_connect" "$INTEG_DIR/progs/nb_connect.c" 2>"$OUT/t5-nbc.cc"; then
+		env -u LD_PRELOAD "$OUT/nb_connect" 0 | awk '{ print $1, $3 }' >"$OUT/t5-nbc.base"
+		traced t5-nbc OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$F" -- "$OUT/nb_connect" 80
+		expect_eq "5 non-blocking connects in C: results as without the library" \
+			"$(cat "$OUT/t5-nbc.base")" "$(awk '{ print $1, $3 }' "$OUT/t5-nbc.out")" \
+			"stderr: $(head -n 5 "$OUT/t5-nbc.err")"
+		nbc_port() { awk -v n="$1" '$1 == n { print $2 }' "$OUT/t5-nbc.out"; }
+		for sc in sockopt_ok again_ok write_first; do
+			expect_count "5 non-blocking ($sc): one connect span, no error" 1 "$F" --name connect \
+				--attr network.peer.port="$(nbc_port $sc)" --no-attr error.type
+		done
+		for sc in sockopt_refused again_refused; do
+			expect_count "5 non-blocking ($sc): ERROR span, error.type=ECONNREFUSED" 1 "$F" \
+				--name connect --status 2 --attr error.type=ECONNREFUSED \
+				--attr network.peer.port="$(nbc_port $sc)"
+		done
+		expect_count "5 non-blocking (closed_early): the span ends at the close, status unset" 1 "$F" \
+			--name connect --status 0 --attr network.peer.port="$(nbc_port closed_early)"
+		short=$(spans dump "$F" --name connect | env -u LD_PRELOAD "$PY" -c '
+import json, sys
+print(sum(1 for l in sys.stdin if json.loads(l)["end"] - json.loads(l)["start"] < 80_000_000))')
+		expect_eq "5 non-blocking: every connect span lasts until the program looked (>= 80 ms)" 0 "$short"
+		expect_count "5 non-blocking: 4 bytes written after a connect and a close make no HTTP span" 0 "$F" \
+			--kind 3 --name HTTP
+	else
+		not_ok "5 nb_connect.c compiles" "$(head -n 5 "$OUT/t5-nbc.cc")"
+	fi
+
 	F=$OUT/t5-udp.jsonl
 	rm -f "$F"
 	traced t5-udp OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$F" -- \
