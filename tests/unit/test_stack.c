@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -239,6 +240,35 @@ Test(stack, live_walk_names_this_programs_function, .fini = teardown)
 	/* One line per frame, all of the same shape. */
 	for (const char *l = buf; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
 		cr_assert(strncmp(l, "at ", 3) == 0 || strncmp(l, "...", 3) == 0, "%s", l);
+}
+
+/* Threads walking at once share the name cache: every walk still names
+ * the frame right. */
+static void *walker(void *arg)
+{
+	char buf[RT_STACK_TEXT_MAX], fn[RT_STACK_NAME_MAX];
+	long bad = 0;
+
+	(void)arg;
+	for (int i = 0; i < 300; i++) {
+		stack_probe_target(buf, sizeof(buf), fn, sizeof(fn));
+		bad += strstr(buf, "at stack_probe_target+0x") == NULL;
+	}
+	return (void *)bad;
+}
+
+Test(stack, concurrent_walks, .fini = teardown)
+{
+	pthread_t th[4];
+	void *bad;
+
+	configure((const char *[]){ "OTELPRELOAD_CODE_ATTRIBUTES", "true", NULL });
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, walker, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(pthread_join(th[i], &bad), 0);
+		cr_expect_null(bad, "thread %d: %ld walks without the name", i, (long)bad);
+	}
 }
 
 Test(stack, live_walk_without_libunwind_still_walks, .fini = teardown)
