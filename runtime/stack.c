@@ -411,7 +411,8 @@ struct kept {
 	int16_t name;			/* offset in the pool, or NAME_* */
 };
 
-
+/* The names of one walk's kept frames. A name that does not fit any more
+ * is shown as "??": the text (RT_STACK_TEXT_MAX) could not hold it anyway. */
 struct names {
 	uint16_t used;
 	char pool[NAMES_POOL];
@@ -710,8 +711,7 @@ static void load_once(void)
 {
 	static int state;		/* 0 never, 1 loading or done */
 	const char *want = rt_cfg.libunwind[0] ? rt_cfg.libunwind : "libunwind.so.8";
-	struct rt_stack_text t;
-	char buf[256];
+	void *ips[4];
 	Dl_info di;
 	ssize_t n;
 	int s = 0;
@@ -751,10 +751,9 @@ static void load_once(void)
 #else
 	(void)want;
 #endif
-	/* Warm up: libunwind's one-time set-up (and this thread's cache),
-	 * libgcc_s for backtrace(). Nothing is treated as this library. */
-	rt_stack_text_init(&t, buf, sizeof(buf));
-	rt_stack_walk(&t, NULL, 0, &state);
+	/* Warm up: libunwind's one-time set-up (and this thread's cache), or
+	 * libgcc_s for backtrace(), here rather than inside a span's end. */
+	collect(ips, 4);
 }
 
 void rt_stack_init(void)
