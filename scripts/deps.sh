@@ -5,15 +5,15 @@ set -euo pipefail
 # postgresql (server + psql), libpq-dev and python3-psycopg2 (Debian's, for
 # /usr/bin/python3): tests/integration/test_pq.sh and the PQexec bench row.
 # openssl (certificates), git and python3-pycurl: tests/integration/test_curl.sh.
-# libunwind8: stack traces (runtime/stack.c dlopens libunwind.so.8 when
-# OTELPRELOAD_STACK_* or OTELPRELOAD_CODE_ATTRIBUTES ask; no headers needed)
-# and tests/integration/test_stack.sh.
 PKGS=(build-essential pkg-config libcriterion-dev libcurl4-openssl-dev libcjson-dev libcjson1
       zlib1g-dev protobuf-compiler python3 curl wget iproute2 procps file binutils
       nginx-light wrk valgrind
       postgresql libpq-dev python3-psycopg2
-      openssl git python3-pycurl
-      libunwind8)
+      openssl git python3-pycurl)
+# libunwind8: stack traces (runtime/stack.c dlopens libunwind.so.8 when the
+# OTELPRELOAD_STACK_* or OTELPRELOAD_CODE_ATTRIBUTES variables ask for them;
+# no headers needed) and tests/integration/test_stack.sh.
+PKGS+=(libunwind8)
 # The interop tests and the HTTP bench run node (tests/interop); a node that
 # is already on PATH (e.g. a newer one from elsewhere) is used as it is.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
