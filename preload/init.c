@@ -28,6 +28,7 @@
 #include "../runtime/log.h"
 #include "../runtime/queue.h"
 #include "../runtime/runtime.h"
+#include "../runtime/stack.h"
 #include "../hooks/curl_hk.h"
 #include "../hooks/pq.h"
 #include "guard.h"
@@ -231,6 +232,9 @@ bool pl_init_slow(void)
 		return false;
 	}
 	rt_init(env_get);
+	/* Stack traces, when configured: libunwind is dlopened here, once,
+	 * before any span exists (not from inside a span's end). */
+	rt_stack_init();
 	rt_queue_set_starter(start_exporter);
 	ex_set_hooks(pl_mark_exporter_thread, curl_ready);
 	atexit(exit_flush);

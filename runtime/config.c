@@ -295,6 +295,11 @@ static void defaults(struct rt_config *cfg)
 	cfg->http_traceresponse = false;
 	cfg->http_unix = false;
 	cfg->pg_sqlcommenter = false;
+	cfg->stack_threshold_set = false;
+	cfg->stack_threshold_ms = 0;
+	cfg->stack_on_error = false;
+	cfg->code_attributes = false;
+	cfg->libunwind[0] = 0;
 	memset(&cfg->props, 0, sizeof(cfg->props));
 	cfg->exporters = RT_EXP_OTLP;
 	cfg->props.n = 2;
@@ -380,6 +385,20 @@ void rt_config_load(struct rt_config *cfg, const char *(*getenv_fn)(const char *
 	cfg->http_traceresponse = rt_config_bool(env(getenv_fn, "OTELPRELOAD_HTTP_TRACERESPONSE"));
 	cfg->http_unix = rt_config_bool(env(getenv_fn, "OTELPRELOAD_HTTP_UNIX"));
 	cfg->pg_sqlcommenter = rt_config_bool(env(getenv_fn, "OTELPRELOAD_PG_SQLCOMMENTER"));
+	/* Stack traces (runtime/stack.c): a threshold, unset by default; 0 is
+	 * valid (every CLIENT span). A threshold also turns on stacks for
+	 * spans that end in error. */
+	if ((v = env(getenv_fn, "OTELPRELOAD_STACK_THRESHOLD_MS"))) {
+		if (parse_u32(v, &cfg->stack_threshold_ms))
+			cfg->stack_threshold_set = true;
+		else
+			rt_warn("invalid OTELPRELOAD_STACK_THRESHOLD_MS=\"%.64s\"; no stacks for "
+				"slow spans", v);
+	}
+	cfg->stack_on_error = rt_config_bool(env(getenv_fn, "OTELPRELOAD_STACK_ON_ERROR"));
+	cfg->code_attributes = rt_config_bool(env(getenv_fn, "OTELPRELOAD_CODE_ATTRIBUTES"));
+	if ((v = env(getenv_fn, "OTELPRELOAD_LIBUNWIND")))
+		copy_str(cfg->libunwind, sizeof(cfg->libunwind), v, "OTELPRELOAD_LIBUNWIND");
 	if (cfg->exit_timeout_ms > 60000) {
 		rt_warn("OTELPRELOAD_EXIT_TIMEOUT_MS capped at 60000");
 		cfg->exit_timeout_ms = 60000;

@@ -74,6 +74,11 @@ struct rt_config {
 	bool http_unix;				/* OTELPRELOAD_HTTP_UNIX=true: AF_UNIX too */
 	bool pg_sqlcommenter;			/* OTELPRELOAD_PG_SQLCOMMENTER=true */
 	uint32_t exit_timeout_ms;		/* OTELPRELOAD_EXIT_TIMEOUT_MS */
+	bool stack_threshold_set;		/* OTELPRELOAD_STACK_THRESHOLD_MS is set */
+	uint32_t stack_threshold_ms;		/* CLIENT spans this slow get a stack */
+	bool stack_on_error;			/* OTELPRELOAD_STACK_ON_ERROR=true */
+	bool code_attributes;			/* OTELPRELOAD_CODE_ATTRIBUTES=true */
+	char libunwind[RT_CFG_STR];		/* OTELPRELOAD_LIBUNWIND, "" = libunwind.so.8 */
 	bool debug;				/* OTELPRELOAD_DEBUG=true */
 };
 

@@ -25,6 +25,7 @@
 #include "context.h"
 #include "propagation.h"
 #include "queue.h"
+#include "stack.h"
 #include "thread.h"
 
 struct rt_stats rt_stats;
@@ -243,4 +244,5 @@ void rt_fork_child(void)
 	memset(&rt_stats, 0, sizeof(rt_stats));		/* the child's own counts */
 	rt_queue_fork_child();
 	rt_ctx_fork_child();
+	rt_stack_fork_child();
 }

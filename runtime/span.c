@@ -18,6 +18,7 @@
 #include "context.h"
 #include "queue.h"
 #include "runtime.h"
+#include "stack.h"
 
 /* Bytes of s[0..len) that fit in max without splitting a UTF-8 sequence. */
 static size_t utf8_cut(const char *s, size_t len, size_t max)
@@ -654,6 +655,8 @@ void rt_span_end(struct rt_span *sp, uint64_t end_ns)
 	sp->end_ns = end_ns ? end_ns : rt_now_ns();
 	if (sp->end_ns < sp->start_ns)
 		sp->end_ns = sp->start_ns;
+	if (__builtin_expect(rt_stack_mode != 0, 0))
+		rt_stack_span_end(sp);	/* stack.c: off unless configured */
 	if (!rt_queue_push(sp)) {
 		RT_STAT_ADD(dropped_queue_full, 1);
 		rt_pool_put(sp);

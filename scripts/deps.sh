@@ -13,6 +13,10 @@ PKGS=(build-essential pkg-config libcriterion-dev libcurl4-openssl-dev libcjson-
       nginx-light wrk valgrind
       postgresql libpq-dev python3-psycopg2
       openssl git python3-pycurl)
+# libunwind8: stack traces (runtime/stack.c dlopens libunwind.so.8 when the
+# OTELPRELOAD_STACK_* or OTELPRELOAD_CODE_ATTRIBUTES variables ask for them;
+# no headers needed) and tests/integration/test_stack.sh.
+PKGS+=(libunwind8)
 # The interop tests and the HTTP bench run node (tests/interop); a node that
 # is already on PATH (e.g. a newer one from elsewhere) is used as it is.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

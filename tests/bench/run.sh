@@ -45,6 +45,8 @@ bash tests/bench/bench_http.sh "$BUILD" 2>"$OUT/http.log" | grep -E '^[a-z0-9_]+
 # private server (tests/integration/pg_lib.sh, never preloaded), without and
 # with the library, alternating, median of 5 runs of 20000 each; spans go to
 # the OTLP sink (tests/bench/sink.c). Skipped when PostgreSQL is missing.
+# Then the same with OTELPRELOAD_CODE_ATTRIBUTES=true (a stack walk per
+# query span for code.function.name: runtime/stack.c), keys pq_code_*.
 : > "$OUT/pq.txt"
 # pq_rows OUTDIR: the figures as "key value" lines (a subshell: its EXIT
 # trap stops the server and the sink).
@@ -60,7 +62,10 @@ pq_rows() (
 	wait_for "test -s '$PG_OUT/sink.port'" 10 || exit 1
 	env OTEL_TRACES_EXPORTER=otlp OTEL_SERVICE_NAME=pq-bench \
 		OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(head -n 1 "$PG_OUT/sink.port")" \
-		timeout 300 "$PG_OUT/../pq_bench" "$LIB" "$PG_DSN_UNIX" 5 20000
+		timeout 300 "$PG_OUT/../pq_bench" "$LIB" "$PG_DSN_UNIX" 5 20000 || exit 1
+	env OTEL_TRACES_EXPORTER=otlp OTEL_SERVICE_NAME=pq-bench OTELPRELOAD_CODE_ATTRIBUTES=true \
+		OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(head -n 1 "$PG_OUT/sink.port")" \
+		timeout 300 "$PG_OUT/../pq_bench" "$LIB" "$PG_DSN_UNIX" 5 20000 | sed 's/^pq_/pq_code_/'
 )
 PG_INC=$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 if [ -f "$PG_INC/libpq-fe.h" ] && $CC $CF tests/bench/pq_bench.c -I"$PG_INC" -lpq -o "$OUT/pq_bench" &&
@@ -91,6 +96,11 @@ if [ -s "$OUT/pq.txt" ]; then
 	printf '%-52s %14s %14s %10s\n' 'PQexec("SELECT 1") round trips/s, Unix socket' \
 		"$(val pq_native_rps_median "$OUT/pq.txt")" "$(val pq_preload_rps_median "$OUT/pq.txt")" \
 		"$(val pq_ratio "$OUT/pq.txt")"
+	if [ -n "$(val pq_code_ratio "$OUT/pq.txt")" ]; then
+		printf '%-52s %14s %14s %10s\n' "  same, OTELPRELOAD_CODE_ATTRIBUTES=true" \
+			"$(val pq_code_native_rps_median "$OUT/pq.txt")" \
+			"$(val pq_code_preload_rps_median "$OUT/pq.txt")" "$(val pq_code_ratio "$OUT/pq.txt")"
+	fi
 else
 	echo "(PQexec figures: see $OUT/pq.log)"
 fi

@@ -87,6 +87,10 @@ static const char *const names[] = {
 	"OTELPRELOAD_FILE",
 	"OTELPRELOAD_EXIT_TIMEOUT_MS",
 	"OTELPRELOAD_DEBUG",
+	"OTELPRELOAD_STACK_THRESHOLD_MS",
+	"OTELPRELOAD_STACK_ON_ERROR",
+	"OTELPRELOAD_CODE_ATTRIBUTES",
+	"OTELPRELOAD_LIBUNWIND",
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
@@ -185,6 +189,8 @@ static void check_config(const struct rt_config *c)
 	TERMINATED(c->otlp_client_certificate);
 	TERMINATED(c->zipkin_endpoint);
 	TERMINATED(c->file_path);
+	TERMINATED(c->libunwind);
+	CHECK(c->stack_threshold_set || c->stack_threshold_ms == 0);
 
 	CHECK(c->bsp_queue_size >= 1 && c->bsp_queue_size <= (1u << 20));
 	CHECK(c->bsp_batch_size >= 1 && c->bsp_batch_size <= c->bsp_queue_size);

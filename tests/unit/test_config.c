@@ -188,3 +188,35 @@ Test(config, exit_timeout)
 	load((const char *[]){ "OTELPRELOAD_EXIT_TIMEOUT_MS", "999999", NULL });
 	cr_assert_eq(cfg.exit_timeout_ms, 60000);
 }
+
+Test(config, stack_traces)
+{
+	load(NULL);
+	cr_assert(!cfg.stack_threshold_set, "off by default");
+	cr_assert(!cfg.stack_on_error);
+	cr_assert(!cfg.code_attributes);
+	cr_assert_str_eq(cfg.libunwind, "");
+	load((const char *[]){ "OTELPRELOAD_STACK_THRESHOLD_MS", "250", "OTELPRELOAD_STACK_ON_ERROR",
+			       "TRUE", "OTELPRELOAD_CODE_ATTRIBUTES", "true", "OTELPRELOAD_LIBUNWIND",
+			       "/opt/lib/libunwind.so.8", NULL });
+	cr_assert(cfg.stack_threshold_set);
+	cr_assert_eq(cfg.stack_threshold_ms, 250);
+	cr_assert(cfg.stack_on_error);
+	cr_assert(cfg.code_attributes);
+	cr_assert_str_eq(cfg.libunwind, "/opt/lib/libunwind.so.8");
+	/* 0 is a threshold (every CLIENT span), not "off". */
+	load((const char *[]){ "OTELPRELOAD_STACK_THRESHOLD_MS", "0", NULL });
+	cr_assert(cfg.stack_threshold_set);
+	cr_assert_eq(cfg.stack_threshold_ms, 0);
+	/* Empty is unset; invalid warns and stays unset. */
+	load((const char *[]){ "OTELPRELOAD_STACK_THRESHOLD_MS", "", NULL });
+	cr_assert(!cfg.stack_threshold_set);
+	load((const char *[]){ "OTELPRELOAD_STACK_THRESHOLD_MS", "-5", NULL });
+	cr_assert(!cfg.stack_threshold_set);
+	load((const char *[]){ "OTELPRELOAD_STACK_THRESHOLD_MS", "1s", NULL });
+	cr_assert(!cfg.stack_threshold_set);
+	load((const char *[]){ "OTELPRELOAD_CODE_ATTRIBUTES", "1", "OTELPRELOAD_STACK_ON_ERROR", "yes",
+			       NULL });
+	cr_assert(!cfg.code_attributes, "OTel booleans: only \"true\"");
+	cr_assert(!cfg.stack_on_error);
+}
