@@ -104,7 +104,9 @@ if command -v getcap >/dev/null 2>&1; then
 fi
 
 go=0
-if readelf -S -W -- "$path" 2>/dev/null | grep -qE '\.go\.buildinfo|\.note\.go\.buildid|\.gopclntab'; then
+# grep reads all of readelf's output (no -q): with pipefail, a grep that
+# stopped early would fail the pipeline through readelf's SIGPIPE.
+if readelf -S -W -- "$path" 2>/dev/null | grep -E '\.go\.buildinfo|\.note\.go\.buildid|\.gopclntab' >/dev/null; then
 	go=1
 fi
 interp=$(readelf -l -W -- "$path" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
