@@ -526,7 +526,9 @@ static void forget(int fd)
 {
 	int err = errno;
 
-	if (hk_conn_of(fd) && !pl_in_vfork_child())
+	/* The exporter thread's fds are its own (export/exporter.c gives it a
+	 * table of its own): its numbers say nothing of the program's. */
+	if (hk_conn_of(fd) && !pl_tls.exporter && !pl_in_vfork_child())
 		hk_conn_detach(fd, NULL);
 	errno = err;
 }
