@@ -240,9 +240,13 @@ static inline int th_target(const char *head, char *out, size_t cap)
  * Returns the status, -1 on any failure. */
 static inline int th_get(int port, const char *path, char *out, size_t cap)
 {
-	char req[512], buf[16384], *body;
+	char req[1200], buf[16384], *body;
 	size_t blen;
-	int fd = th_connect(port), st;
+	int fd, st;
+
+	if (strlen(path) > 1024)
+		return -1;
+	fd = th_connect(port);
 
 	if (fd < 0)
 		return -1;
