@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "../runtime/config.h"
+#include "../runtime/exfd.h"
 #include "../runtime/log.h"
 #include "../runtime/queue.h"
 #include "../runtime/resource.h"
@@ -310,8 +311,9 @@ static void build_resource(void)
  * exporter's sockets. Warnings from this thread reach the program's stderr
  * through a pidfd (runtime/log.c). Every call is probed first without
  * creating an fd in the program's table; when one is missing or refused
- * (old kernels, container seccomp profiles refuse unshare), the thread
- * stays in the shared table, as the hooks and http.c also allow for.
+ * (old kernels, container seccomp profiles refuse unshare and pidfd_getfd),
+ * the thread stays in the shared table and its sockets are guarded as
+ * runtime/exfd.h describes.
  */
 static void private_fd_table(void)
 {
@@ -324,6 +326,7 @@ static void private_fd_table(void)
 	if (syscall(SYS_pidfd_getfd, -1, 0, 0) != -1 || errno != EBADF ||
 	    syscall(SYS_pidfd_open, (long)getpid(), ~0L) != -1 || errno != EINVAL ||
 	    syscall(SYS_close_range, ~0U, ~0U, 0) != 0 || unshare(CLONE_FILES) != 0) {
+		rt_exfd_enable();	/* shared table: guard our sockets */
 		errno = saved;
 		return;
 	}
@@ -333,6 +336,8 @@ static void private_fd_table(void)
 	if (pidfd >= 0)
 		rt_log_use_pidfd((int)pidfd);	/* else warnings from here are lost */
 	errno = saved;
+#else
+	rt_exfd_enable();
 #endif
 }
 

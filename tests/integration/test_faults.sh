@@ -38,8 +38,9 @@
 #        p99(fault) <= 1.05 * max(p99 of the two healthy runs beside it)
 #                      + 1 ms + spread
 #     where spread = max - min of all healthy p99s (capped at 20 ms). A
-#     failing comparison is measured again (the fault run and a fresh
-#     healthy run) up to two more times; it passes when one attempt does.
+#     near miss (under 10 x the bound) is measured again (the fault run and
+#     a fresh healthy run) up to two more times; it passes when one attempt
+#     does.
 #     Still able to fail: an exporter that blocked or slowed the program's
 #     threads would add the collector's delay (300 ms, 1 s, seconds of
 #     backoff) to requests, hundreds of times the allowance;
@@ -299,7 +300,9 @@ if [ "${#HEALTHY[@]}" -ge 2 ]; then
 		tries="${P99[$name]}<=$lim"
 		got=${P99[$name]}
 		for attempt in 2 3; do
-			[ "$got" -le "$lim" ] && break
+			# Measured again only after a near miss: a gross one (over
+			# 10 x the bound) is no scheduling accident.
+			[ "$got" -le "$lim" ] || [ "$got" -gt $((lim * 10)) ] && break
 			fault "$mode" "$attempt"
 			extra=$((extra + 1))
 			healthy "x$extra"
