@@ -68,7 +68,8 @@
 # short process with the collector down/500/hang/reset are in
 # test_foundation.sh (6, 7); here the short-process exit is checked for
 # the two faults it does not cover: a collector slower than the exit budget,
-# and one that throttles every request.
+# and one that throttles every request. Last, fork() while an export hangs
+# stays fast (it waits for one libcurl step at most, <= 250 ms asserted).
 
 set -u
 set -o pipefail
@@ -357,5 +358,46 @@ short() {
 }
 short short-slow --delay-ms 5000
 short short-429 --responses 429 --retry-after 1
+
+###########################################################################
+# fork() while an export hangs: a fork waits for the exporter's current
+# libcurl step (so that libcurl and OpenSSL are not copied locked), which
+# is at most 50 ms long; never for the request itself.
+
+FORK_PY='
+import os, socket, sys, time
+socket.getaddrinfo("localhost", None)
+d = sys.argv[1]
+for _ in range(200):                  # until the exporter is in its request
+    if os.path.exists(os.path.join(d, "1.json")):
+        break
+    time.sleep(0.05)
+else:
+    sys.exit(3)
+worst = 0.0
+for _ in range(20):
+    t = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    worst = max(worst, time.monotonic() - t)
+    os.waitpid(pid, 0)
+print(int(worst * 1000))
+'
+if start_receiver fork-hang --hang; then
+	traced fork-hang OTEL_EXPORTER_OTLP_ENDPOINT="$RECEIVER_URL" OTEL_BSP_SCHEDULE_DELAY=50 \
+		OTELPRELOAD_EXIT_TIMEOUT_MS=1000 -- "$PY" -c "$FORK_PY" "$RECEIVER_DIR"
+	worst=$(cat "$OUT/fork-hang.out")
+	if [ "$RC" = 0 ] && [ -n "$worst" ] && [ "$worst" -le 250 ] && [ "$ELAPSED_MS" -lt 3500 ]; then
+		ok "fork while the export hangs: 20 forks, slowest ${worst} ms (<= 250), exit after ${ELAPSED_MS} ms"
+	else
+		not_ok "fork while the export hangs: forks <= 250 ms each, bounded exit" \
+			"status $RC, slowest fork '${worst}' ms, run ${ELAPSED_MS} ms" \
+			"stderr: $(head -n 5 "$OUT/fork-hang.err")"
+	fi
+	stop_receiver
+else
+	not_ok "fork-hang: receiver started"
+fi
 
 finish
