@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 #include "tinyhttp.h"
@@ -41,16 +42,20 @@ static int port;
 static int tickfd = -1;
 static long ticks_sent, ticks_eagain, sigs, errno_changed, eintrs, anomalies;
 
+static int in_handler;		/* handlers running now */
+
 static void on_alarm(int sig)
 {
-	int saved = errno, before;
+	int saved = errno, before, fd;
 	ssize_t n;
 
 	(void)sig;
+	__atomic_fetch_add(&in_handler, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&sigs, 1, __ATOMIC_RELAXED);
-	if (tickfd >= 0) {
+	fd = __atomic_load_n(&tickfd, __ATOMIC_SEQ_CST);
+	if (fd >= 0) {
 		errno = before = 12345;		/* a value no call sets */
-		n = write(tickfd, "tick", 4);
+		n = write(fd, "tick", 4);
 		if (n > 0) {
 			__atomic_fetch_add(&ticks_sent, n, __ATOMIC_RELAXED);
 			if (errno != before)
@@ -62,6 +67,7 @@ static void on_alarm(int sig)
 		}
 	}
 	errno = saved;
+	__atomic_fetch_sub(&in_handler, 1, __ATOMIC_SEQ_CST);
 }
 
 static void note_eintr(void)
@@ -365,10 +371,14 @@ int main(int argc, char **argv)
 	}
 	setitimer(ITIMER_REAL, &off, NULL);
 	{
-		/* No more ticks: close the write side and let the sink drain. */
+		/* No more ticks: a signal still pending on some thread writes
+		 * nothing from now on; wait for the handlers that already took
+		 * the fd, then close the write side and let the sink drain. */
 		int fd = tickfd;
 
-		tickfd = -1;
+		__atomic_store_n(&tickfd, -1, __ATOMIC_SEQ_CST);
+		for (int i = 0; i < 100000 && __atomic_load_n(&in_handler, __ATOMIC_SEQ_CST); i++)
+			sched_yield();
 		shutdown(fd, SHUT_WR);
 		pthread_join(sink, NULL);
 		close(fd);
