@@ -96,7 +96,7 @@ N=2000
 EXIT_MS=2000
 SERVER_ENV=(OTEL_SERVICE_NAME=faultsrv OTEL_BSP_MAX_QUEUE_SIZE=256
 	OTEL_BSP_MAX_EXPORT_BATCH_SIZE=128 OTEL_BSP_SCHEDULE_DELAY=100
-	OTEL_BSP_EXPORT_TIMEOUT=3000 OTELPRELOAD_EXIT_TIMEOUT_MS=$EXIT_MS)
+	OTEL_BSP_EXPORT_TIMEOUT=3000 "OTELPRELOAD_EXIT_TIMEOUT_MS=$EXIT_MS")
 
 # field LINE KEY: the value of KEY=... in a loadgen line.
 field() {
@@ -110,7 +110,7 @@ run_server() {
 	shift 2
 	pf=$OUT/$name.port
 	rm -f "$pf"
-	LOAD= SERVED= SRV_RC= EXIT_ELAPSED=
+	LOAD="" SERVED="" SRV_RC="" EXIT_ELAPSED=""
 	env LD_PRELOAD="$LIB" "${SERVER_ENV[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$ep" "$@" \
 		"$BIN/fault_server" "$pf" >"$OUT/$name.out" 2>"$OUT/$name.err" &
 	pid=$!
@@ -292,7 +292,7 @@ if [ "${#HEALTHY[@]}" -ge 2 ]; then
 	cpu_lim=$(($(hmax CPU) * 2 + 200))
 	rss_lim=$(($(hmax RSSMAX) + 4096))
 	echo "# healthy p99s (us): $(for h in "${HEALTHY[@]}"; do printf '%s ' "${P99[$h]}"; done)"
-	extra=0
+	nextra=0
 	for i in "${!MODES[@]}"; do
 		mode=${MODES[$i]}
 		name=f-$mode
@@ -305,9 +305,9 @@ if [ "${#HEALTHY[@]}" -ge 2 ]; then
 			# 10 x the bound) is no scheduling accident.
 			[ "$got" -le "$lim" ] || [ "$got" -gt $((lim * 10)) ] && break
 			fault "$mode" "$attempt"
-			extra=$((extra + 1))
-			healthy "x$extra"
-			lim=$(p99_limit "x$extra" "x$extra")
+			nextra=$((nextra + 1))
+			healthy "x$nextra"
+			lim=$(p99_limit "x$nextra" "x$nextra")
 			got=${P99[$name-$attempt]:-999999999}
 			tries="$tries, ${got}<=$lim"
 		done

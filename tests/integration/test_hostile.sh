@@ -66,7 +66,7 @@ done
 # hcheck ARGS...: run the checker and count its "ok -" / "not ok -" lines
 # here (its "#" lines are the details of the "not ok" before them).
 hcheck() {
-	local line desc= details=() out
+	local line desc="" details=() out
 	out=$(env -u LD_PRELOAD "$PY" "$PROGS/hostile_check.py" "$@" 2>&1)
 	flush_not_ok() {
 		[ -n "$desc" ] && not_ok "$desc" "${details[@]}"
