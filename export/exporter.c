@@ -12,6 +12,10 @@
  * until its deadline; the thread exports what is queued, cutting any
  * request off at that deadline (ex_cutoff_ns), then acknowledges.
  *
+ * FILES: the thread first moves to a file descriptor table of its own
+ * (private_fd_table), so the program and the exporter can never reach each
+ * other's fds, whatever the program closes or reuses.
+ *
  * THREADS: ex_start/ex_flush/ex_fork_child/ex_report_drops run on
  * application threads; the rest on the exporter thread. All signals are
  * blocked on the exporter thread so the host's handlers never run there.
@@ -27,11 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../runtime/config.h"
+#include "../runtime/exfd.h"
 #include "../runtime/log.h"
 #include "../runtime/queue.h"
 #include "../runtime/resource.h"
@@ -292,6 +298,49 @@ static void build_resource(void)
 			  (int64_t)getpid());
 }
 
+/*
+ * Give this thread (and the threads libcurl may start from it) a file
+ * descriptor table of its own: unshare(CLONE_FILES), then close the copies
+ * of the program's fds it starts with (a copy would keep a socket or pipe
+ * open after the program closed it). The program may close any fd at any
+ * time and get the number back from its next open (daemons close every fd
+ * 3..N, or close_range(3, ~0U)): in a shared table, libcurl would then
+ * read from, write to, or close (its wake-up pair) the program's new file
+ * under the number it had for its own socket. In separate tables that
+ * cannot happen; nor can a fork or exec of the program inherit the
+ * exporter's sockets. Warnings from this thread reach the program's stderr
+ * through a pidfd (runtime/log.c). Every call is probed first without
+ * creating an fd in the program's table; when one is missing or refused
+ * (old kernels, container seccomp profiles refuse unshare and pidfd_getfd),
+ * the thread stays in the shared table and its sockets are guarded as
+ * runtime/exfd.h describes.
+ */
+static void private_fd_table(void)
+{
+#if defined(SYS_pidfd_getfd) && defined(SYS_pidfd_open) && defined(SYS_close_range)
+	int saved = errno;
+	long pidfd;
+
+	/* EBADF and EINVAL say the calls exist; close_range of fd
+	 * 4294967295 closes nothing. */
+	if (syscall(SYS_pidfd_getfd, -1, 0, 0) != -1 || errno != EBADF ||
+	    syscall(SYS_pidfd_open, (long)getpid(), ~0L) != -1 || errno != EINVAL ||
+	    syscall(SYS_close_range, ~0U, ~0U, 0) != 0 || unshare(CLONE_FILES) != 0) {
+		rt_exfd_enable();	/* shared table: guard our sockets */
+		errno = saved;
+		return;
+	}
+	/* Raw calls: the hooks must not forget the program's connections. */
+	syscall(SYS_close_range, 0U, ~0U, 0);
+	pidfd = syscall(SYS_pidfd_open, (long)getpid(), 0L);
+	if (pidfd >= 0)
+		rt_log_use_pidfd((int)pidfd);	/* else warnings from here are lost */
+	errno = saved;
+#else
+	rt_exfd_enable();
+#endif
+}
+
 static void *thread_main(void *arg)
 {
 	struct rt_span **batch;
@@ -299,6 +348,7 @@ static void *thread_main(void *arg)
 	bool stalled = false;
 
 	(void)arg;
+	private_fd_table();
 	if (thread_init_hook)
 		thread_init_hook();
 	build_resource();

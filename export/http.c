@@ -5,11 +5,17 @@
  * handle, stepped with curl_multi_wait in steps of at most 50 ms, so an exit
  * flush can cut a hung request off at its deadline; both are cleaned up
  * after the attempt, so between exports the exporter holds no fd at all.
- * The application may close or dup2 over any fd at any time (daemons do):
- * connections are never kept alive (CURLOPT_FORBID_REUSE), our sockets are
- * created close-on-exec, curl_multi_wait never reads the multi's wake-up
- * pair (curl_multi_poll would, and the app may own that number by now),
- * and a socket is closed only if it is still the one we opened.
+ * The application may close or dup2 over any fd at any time (daemons do).
+ * Normally that cannot touch ours: the exporter thread has an fd table of
+ * its own (exporter.c). Where it shares the program's, connections are
+ * never kept alive (CURLOPT_FORBID_REUSE), our sockets are created
+ * close-on-exec, curl_multi_wait never reads the multi's wake-up pair
+ * (curl_multi_poll would, and the app may own that number by now), a
+ * socket is closed only if it is still the one we opened, and before every
+ * libcurl step all sockets of the attempt are checked to be still ours
+ * (runtime/exfd.h): if the program closed one, the attempt is abandoned
+ * without another read or write on it (and with TLS, whose shutdown would
+ * read and write, without touching its handles again: they are leaked).
  *
  * Every libcurl call runs under ex_curl_lock: a fork (ex_fork_prepare)
  * waits for the current step rather than leave libcurl or OpenSSL locked
@@ -37,6 +43,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "../runtime/exfd.h"
 #include "../runtime/kvlist.h"
 #include "../runtime/log.h"
 #include "../runtime/resource.h"
@@ -375,6 +382,8 @@ static long attempt(const struct ex_http_req *r, struct resp *rs, uint64_t deadl
 		uint64_t cut = deadline < ex_cutoff_ns() ? deadline : ex_cutoff_ns();
 		uint64_t step;
 
+		if (!rt_exfd_intact())
+			goto stolen;
 		if (ex_curl.multi_perform(multi, &running) != CURLM_OK || !running)
 			break;
 		now = rt_now_ns();
@@ -406,6 +415,9 @@ out:
 		ex_curl.multi_cleanup(multi);
 	if (easy)
 		ex_curl.easy_cleanup(easy);
+	/* Every socket of the attempt is closed now, or was taken over by the
+	 * program (and then left alone): no record outlives its attempt. */
+	rt_exfd_abandon();
 	pthread_mutex_unlock(&curl_lock);
 	return status;
 dead:
@@ -414,6 +426,19 @@ dead:
 	pthread_mutex_unlock(&curl_lock);
 	snprintf(err, errcap, "the program exited first");
 	return -1;
+stolen:
+	/* The program closed one of our sockets (and may own the number now).
+	 * Plain HTTP: cleaning up only closes, and closes of numbers that are
+	 * no longer ours are skipped. TLS would read and write at shutdown:
+	 * abandon the handles. Retried with new sockets. */
+	snprintf(err, errcap, "the program closed the exporter's socket");
+	status = 0;
+	if (strncasecmp(r->url, "https:", 6) != 0)
+		goto out;
+	rt_exfd_abandon();
+	sock.fd = -1;
+	pthread_mutex_unlock(&curl_lock);
+	return status;
 }
 
 static bool retryable(long status)
@@ -533,6 +558,7 @@ void ex_http_fork_child(void)
 	 * export in flight was inherited: close it if it is still ours. */
 	pthread_mutex_unlock(&curl_lock);
 	lock_waiters = 0;
+	rt_exfd_fork_child();
 	if (sock.fd >= 0 && fstat(sock.fd, &st) == 0 && st.st_dev == sock.dev &&
 	    st.st_ino == sock.ino)
 		close(sock.fd);

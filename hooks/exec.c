@@ -7,6 +7,12 @@
  * glibc's execl*, execv* call execve internally, not through the PLT, so
  * every entry point is hooked. In a vfork child nothing is touched (the
  * parent's memory is shared): the call passes straight through.
+ *
+ * daemon() is here for the same reason as exec: the calling process ends
+ * inside it (glibc forks and the parent calls _exit, which runs no exit
+ * handler), and the daemon, a fork child, discards the spans it inherited.
+ * So spans made before daemon() (a lookup of the configuration's host
+ * names, say) are flushed first, bounded as before exec.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -264,6 +270,15 @@ HK_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	hk_leave(PL_FAM_EXEC);
 	errno = err;
 	return rc;
+}
+
+HK_EXPORT int daemon(int nochdir, int noclose)
+{
+	if (hk_enter_checked(PL_FAM_EXEC)) {
+		pl_flush_before_exec();
+		hk_leave(PL_FAM_EXEC);
+	}
+	return PL_REAL(daemon)(nochdir, noclose);
 }
 
 /*

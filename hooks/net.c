@@ -31,6 +31,7 @@
 
 #include "../runtime/config.h"
 #include "conn.h"
+#include "../runtime/exfd.h"
 #include "hook.h"
 #include "http.h"
 
@@ -532,20 +533,26 @@ static void forget(int fd)
 {
 	int err = errno;
 
-	if (hk_conn_of(fd) && !pl_in_vfork_child())
+	/* The exporter thread's fds are its own (export/exporter.c gives it a
+	 * table of its own): its numbers say nothing of the program's. */
+	if (hk_conn_of(fd) && !pl_tls.exporter && !pl_in_vfork_child())
 		hk_conn_detach(fd, NULL);
 	errno = err;
 }
 
 static SLOW int close_slow(int fd)
 {
+	/* The exporter sharing the program's fd table (runtime/exfd.h): a
+	 * number of its own that the program has taken over is not closed. */
+	if (pl_tls.exporter && !rt_exfd_close_ok(fd))
+		return 0;
 	forget(fd);
 	return PL_REAL(close)(fd);
 }
 
 HK_EXPORT int close(int fd)
 {
-	if (__builtin_expect(!hk_conn_of(fd), 1))
+	if (__builtin_expect(!hk_conn_of(fd) && !__atomic_load_n(&rt_exfd_live, __ATOMIC_RELAXED), 1))
 		return PL_REAL(close)(fd);
 	return close_slow(fd);
 }

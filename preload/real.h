@@ -59,6 +59,7 @@ struct pl_real {
 	int (*execvp)(const char *, char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
+	int (*daemon)(int, int);
 };
 
 extern struct pl_real pl_real;

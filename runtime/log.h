@@ -18,6 +18,10 @@ void rt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like rt_warn, but only the first call with the same *once flag speaks. */
 void rt_warn_once(bool *once, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* On the calling thread only: its fd table is not the program's, reach the
+ * program's fd 2 through this pidfd of the process (export/exporter.c). */
+void rt_log_use_pidfd(int pidfd);
+
 /* Write raw bytes to stderr (console exporter), same fd-2 check. */
 void rt_stderr_write(const void *buf, unsigned long len);
 

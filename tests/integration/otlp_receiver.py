@@ -6,7 +6,8 @@ on any path and stores every request for later assertions.
 Run it WITHOUT the library preloaded:
 
     env -u LD_PRELOAD python3 otlp_receiver.py --dir DIR --port 0 --port-file F \
-        [--responses 503,503,200] [--retry-after 1] [--hang] [--reset]
+        [--responses 503,503,200] [--retry-after 1] [--hang] [--reset] \
+        [--delay-ms MS]
 
 Listens on 127.0.0.1 only. With --port 0 the kernel picks the port; it is
 written to --port-file (atomically: the file appears complete, and only once
@@ -26,7 +27,9 @@ order, the last repeating: an HTTP status code, "hang" (never answer; the
 connection stays open until the receiver is killed) or "reset" (close the
 connection with RST without answering). --hang and --reset are shorthands
 for --responses hang / reset. --retry-after N adds "Retry-After: N" to every
-non-2xx answer. The default is 200 with an empty ExportTraceServiceResponse
+non-2xx answer. --delay-ms MS holds every answer (a status code, or the
+reset) MS milliseconds after the request was stored: a slow collector. The
+default is 200 with an empty ExportTraceServiceResponse
 (empty protobuf body, or "{}" for JSON).
 
 Exits on SIGTERM or SIGINT at once, even with hanging connections.
@@ -75,10 +78,11 @@ def parse_responses(text):
 
 
 class State:
-    def __init__(self, directory, responses, retry_after):
+    def __init__(self, directory, responses, retry_after, delay_ms=0):
         self.dir = directory
         self.responses = responses
         self.retry_after = retry_after
+        self.delay = delay_ms / 1000.0
         self.lock = threading.Lock()
         self.count = 0
         self.stop = threading.Event()
@@ -192,6 +196,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             st.stop.wait()  # until the process is killed
             return
+        if st.delay > 0:
+            time.sleep(st.delay)
         if action == "reset":
             self.close_connection = True
             try:
@@ -235,6 +241,8 @@ def main():
     ap.add_argument("--retry-after", default=None, help="Retry-After value on non-2xx")
     ap.add_argument("--hang", action="store_true", help="never answer")
     ap.add_argument("--reset", action="store_true", help="reset every connection")
+    ap.add_argument("--delay-ms", type=int, default=0,
+                    help="hold every answer this long (a slow collector)")
     args = ap.parse_args()
     if args.hang and args.reset:
         ap.error("--hang and --reset exclude each other")
@@ -254,12 +262,14 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     srv = Server(("127.0.0.1", args.port), Handler)  # binds and listens
-    srv.state = State(args.dir, responses, args.retry_after)
+    if args.delay_ms < 0:
+        ap.error("--delay-ms must be >= 0")
+    srv.state = State(args.dir, responses, args.retry_after, args.delay_ms)
     port = srv.server_address[1]
     if args.port_file:
         write_atomic(args.port_file, ("%d\n" % port).encode())
-    sys.stderr.write("otlp_receiver: listening on 127.0.0.1:%d, responses %s\n"
-                     % (port, ",".join(str(r) for r in responses)))
+    sys.stderr.write("otlp_receiver: listening on 127.0.0.1:%d, responses %s, delay %d ms\n"
+                     % (port, ",".join(str(r) for r in responses), args.delay_ms))
     sys.stderr.flush()
     srv.serve_forever(poll_interval=0.2)
 
