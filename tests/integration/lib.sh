@@ -18,6 +18,8 @@
 #   spans ARGS...               tests/integration/spans.py, never preloaded
 #   now_ms                      wall clock in milliseconds
 #   track_pid PID               end PID (by pid) when the script exits
+#   count_verdicts CMD...       run a checker that prints ok/not ok lines;
+#                               count them as this script's
 #   finish                      exit status: 1 when any not ok was printed
 #
 # The library is never in this shell's LD_PRELOAD: a test preloads it into
@@ -264,6 +266,21 @@ require() {
 		command -v "$p" >/dev/null 2>&1 || { echo "$p"; return 1; }
 	done
 	return 0
+}
+
+# count_verdicts CMD...: run a checker that prints its own "ok - ..." /
+# "not ok - ..." lines (other lines pass through) and count them as this
+# script's.
+count_verdicts() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) _TESTS_RUN=$((_TESTS_RUN + 1)); printf '%s\n' "$line" ;;
+		"not ok - "*) _TESTS_RUN=$((_TESTS_RUN + 1)); _TESTS_FAILED=$((_TESTS_FAILED + 1))
+			printf '%s\n' "$line" ;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done < <("$@" 2>&1)
 }
 
 finish() {

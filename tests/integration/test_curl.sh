@@ -97,27 +97,12 @@ span_field() {
 	spans get "$src" --field "$field" "$@" 2>/dev/null | head -n 1
 }
 
-# relay PREFIX CMD...: run a checker that prints ok/not ok lines; count
-# them as this script's own (PREFIX is already in the checker's labels).
-relay() {
-	local line
-	shift
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) _TESTS_RUN=$((_TESTS_RUN + 1)); printf '%s\n' "$line" ;;
-		"not ok - "*) _TESTS_RUN=$((_TESTS_RUN + 1)); _TESTS_FAILED=$((_TESTS_FAILED + 1))
-			printf '%s\n' "$line" ;;
-		*) printf '%s\n' "$line" ;;
-		esac
-	done < <("$@" 2>&1)
-}
-
 # match LABEL SPANS LOG [curl_check.py options...]: server-side
 # traceparents against the CLIENT spans (progs/curl_check.py).
 match() {
 	local label=$1 src=$2 log=$3
 	shift 3
-	relay "$label" env -u LD_PRELOAD "$PY" "$PROGS/curl_check.py" "$src" "$log" --label "$label" "$@"
+	count_verdicts env -u LD_PRELOAD "$PY" "$PROGS/curl_check.py" "$src" "$log" --label "$label" "$@"
 }
 
 # tp_count LOG: traceparent headers in all requests of LOG.

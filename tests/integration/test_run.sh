@@ -16,17 +16,6 @@ export COLUMNS=150
 rm -rf "$TMPDIR" "$OUT/www"
 mkdir -p "$TMPDIR" "$OUT/www"
 
-relay() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) _TESTS_RUN=$((_TESTS_RUN + 1)); printf '%s\n' "$line" ;;
-		"not ok - "*) _TESTS_RUN=$((_TESTS_RUN + 1)); _TESTS_FAILED=$((_TESTS_FAILED + 1))
-			printf '%s\n' "$line" ;;
-		*) printf '%s\n' "$line" ;;
-		esac
-	done < <("$@" 2>&1)
-}
 
 # run NAME ARGS...: `otelpreload run ARGS...`, stdout/stderr to
 # $OUT/NAME.out/.err; sets RC. SPANFILE: the file it named on stderr.
@@ -87,7 +76,7 @@ if grep -qE '^ +sh +GET  http://127\.0\.0\.1:[0-9]+/blob\.bin +[0-9.]+ [mµ]?s +
 else
 	not_ok "run: rows with service, URL, duration, status" "$(cat "$OUT/one.err")"
 fi
-relay env -u LD_PRELOAD "$PY" "$CHECK" text --label "run: the waterfall on stderr" --width 150 \
+count_verdicts env -u LD_PRELOAD "$PY" "$CHECK" text --label "run: the waterfall on stderr" --width 150 \
 	--render "$OUT/one.err" "$SPANFILE"
 out=$(COLUMNS=150 bash "$OP" view --color never "$SPANFILE" 2>&1)
 if [ -n "$SPANFILE" ] && grep -qF -- "$(grep -m1 '^   sh ' "$OUT/one.err")" <<<"$out"; then

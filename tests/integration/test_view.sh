@@ -13,20 +13,8 @@ PROGS=$INTEG_DIR/progs
 CHECK=$PROGS/view_check.py
 export OTELPRELOAD_LIB=$LIB
 
-# relay CMD...: run a checker that prints its own ok/not ok lines; count them.
-relay() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) _TESTS_RUN=$((_TESTS_RUN + 1)); printf '%s\n' "$line" ;;
-		"not ok - "*) _TESTS_RUN=$((_TESTS_RUN + 1)); _TESTS_FAILED=$((_TESTS_FAILED + 1))
-			printf '%s\n' "$line" ;;
-		*) printf '%s\n' "$line" ;;
-		esac
-	done < <("$@" 2>&1)
-}
 vcheck() {
-	relay env -u LD_PRELOAD "$PY" "$CHECK" "$@"
+	count_verdicts env -u LD_PRELOAD "$PY" "$CHECK" "$@"
 }
 # view ARGS...: `otelpreload view` as a user runs it (stderr to $OUT/view.err).
 view() {
