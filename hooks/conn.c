@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -169,21 +170,31 @@ bool hk_conn_lock_slow(struct hk_conn *c)
 struct hk_conn *hk_conn_attach(int fd, enum hk_role role)
 {
 	struct hk_conn *c, *old;
-	uint32_t gen, seqs[HK_PIPELINE_MAX];
 
 	if (fd < 0 || !fdtab_init() || (unsigned)fd >= hk_fdtab_size)
 		return NULL;
 	c = conn_alloc();
 	if (!c)
 		return NULL;
-	/* Keep the counters that other threads may still compare against. */
-	gen = c->gen + 1;
-	for (int i = 0; i < HK_PIPELINE_MAX; i++)
-		seqs[i] = c->q[i].seq + 1;
-	memset(c, 0, sizeof(*c));
-	c->gen = gen;
-	for (int i = 0; i < HK_PIPELINE_MAX; i++)
-		c->q[i].seq = seqs[i];
+	/* A thread that found this record before it was freed may still be
+	 * at it: it takes the lock, sees the generation changed, gives up. So
+	 * the reset happens under the lock and never touches the lock word
+	 * (zeroing it under a holder would let a second thread in), and what
+	 * is read without the lock (conn.h) is stored atomically. A record
+	 * whose lock stays held (by a handler that interrupted its holder)
+	 * is left alone, leaked: the fd is not watched. */
+	if (!hk_conn_lock(c))
+		return NULL;
+	__atomic_store_n(&c->gen, c->gen + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->ignored, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->connecting, NULL, __ATOMIC_RELAXED);
+	memset(&c->role, 0, offsetof(struct hk_conn, q) - offsetof(struct hk_conn, role));
+	for (int i = 0; i < HK_PIPELINE_MAX; i++) {
+		/* seq (last) is kept: a thread's serving slot may still
+		 * compare against it. */
+		memset(&c->q[i], 0, offsetof(struct hk_req, seq));
+		__atomic_fetch_add(&c->q[i].seq, 1, __ATOMIC_RELEASE);
+	}
 	c->fd = fd;
 	c->role = (uint8_t)role;
 	hk_http_init(&c->out, role == HK_ROLE_CLIENT ? HK_HTTP_REQUEST : HK_HTTP_RESPONSE);
@@ -195,6 +206,7 @@ struct hk_conn *hk_conn_attach(int fd, enum hk_role role)
 		c->out.report = 1u << HK_EV_HEAD_START | 1u << HK_EV_MSG_DONE | 1u << HK_EV_NOT_HTTP |
 				(rt_cfg.http_traceresponse ? 1u << HK_EV_BLANK_LINE : 0);
 	}
+	hk_conn_unlock(c);
 	old = __atomic_exchange_n(&hk_fdtab[fd], c, __ATOMIC_ACQ_REL);
 	if (old) {
 		/* The fd was closed behind our back (a raw syscall, or a
@@ -219,7 +231,7 @@ void hk_conn_detach(int fd, const char *error_type)
 		return;
 	if (hk_conn_lock(c)) {
 		hk_http_close(c, error_type);
-		c->ignored = true;
+		hk_conn_ignore(c);
 		hk_conn_unlock(c);
 	} else {
 		/* Someone holds it (a signal handler interrupted a hook on
@@ -238,7 +250,7 @@ void hk_conn_retire(int fd, struct hk_conn *c)
 
 	if (!hk_conn_lock(c))
 		return;
-	idle = c->ignored && !c->owed_len && !c->ninject && !c->qlen && !c->writing &&
+	idle = hk_conn_ignored(c) && !c->owed_len && !c->ninject && !c->qlen && !c->writing &&
 	       !__atomic_load_n(&c->connecting, __ATOMIC_RELAXED);
 	hk_conn_unlock(c);
 	if (!idle || (unsigned)fd >= hk_fdtab_size)

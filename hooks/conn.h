@@ -47,7 +47,7 @@ struct hk_req {
 	uint64_t start_ns;		/* server: first byte of the request read */
 	uint32_t seq;			/* bumped when the request ends; a thread's
 					 * serving slot points here. Kept across the
-					 * record's reuse. */
+					 * record's reuse (so it stays last). */
 };
 
 /* A header insertion due in the outgoing byte stream. */
@@ -58,10 +58,20 @@ struct hk_inject {
 };
 
 struct hk_conn {
+	/* Read without the lock, possibly through a stale pointer (a thread
+	 * that looked the fd up before the record was freed and reused):
+	 * atomics only. hk_conn_attach keeps gen and lock and stores the
+	 * others atomically; it resets the rest under the lock. */
 	uint32_t gen;			/* bumped on every reuse of the record */
 	uint32_t lock;			/* 0 free, 1 held */
-	uint8_t role;			/* enum hk_role */
 	bool ignored;			/* not HTTP, or given up: pass through */
+	struct rt_span *connecting;	/* a non-blocking connect's span, open until
+					 * its outcome is seen (hk_connect_settle);
+					 * taken with an atomic exchange */
+	uint32_t pool_next;		/* free list link (1-based index) */
+
+	/* Under the lock from here on. */
+	uint8_t role;			/* enum hk_role */
 	int fd;
 
 	struct hk_sa_text peer;		/* as attributes record them: fetched and */
@@ -78,9 +88,6 @@ struct hk_conn {
 	uint16_t owed_done;		/* and how much of it is out */
 	char owed[HK_INJECT_TEXT_MAX];
 	struct rt_span *writing;	/* client: request head being written */
-	struct rt_span *connecting;	/* a non-blocking connect's span, open until
-					 * its outcome is seen (hk_connect_settle);
-					 * taken with an atomic exchange */
 
 	/* Incoming direction: responses (client) or requests (server). */
 	struct hk_http in;
@@ -89,9 +96,7 @@ struct hk_conn {
 	/* Requests in flight, oldest first. */
 	uint8_t qhead;
 	uint8_t qlen;
-	struct hk_req q[HK_PIPELINE_MAX];
-
-	uint32_t pool_next;		/* free list link (1-based index) */
+	struct hk_req q[HK_PIPELINE_MAX];	/* last: attach resets it apart */
 };
 
 extern struct hk_conn **hk_fdtab;
@@ -158,6 +163,18 @@ static inline bool hk_conn_lock(struct hk_conn *c)
 static inline void hk_conn_unlock(struct hk_conn *c)
 {
 	__atomic_store_n(&c->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* c->ignored, with or without the lock: a thread that cannot get the lock
+ * sets it without (so every access is atomic). */
+static inline bool hk_conn_ignored(const struct hk_conn *c)
+{
+	return __atomic_load_n(&c->ignored, __ATOMIC_RELAXED);
+}
+
+static inline void hk_conn_ignore(struct hk_conn *c)
+{
+	__atomic_store_n(&c->ignored, true, __ATOMIC_RELAXED);
 }
 
 /* Fill c->peer and c->local (getpeername/getsockname, as text) once. */

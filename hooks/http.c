@@ -156,7 +156,7 @@ static void server_request(struct hk_conn *c)
 	struct rt_span *sp = NULL;
 
 	if (!r) {
-		c->ignored = true;	/* deeper pipelining than we follow */
+		hk_conn_ignore(c);	/* deeper pipelining than we follow */
 		return;
 	}
 	r->head = METHOD_IS(&c->in, "HEAD");
@@ -292,7 +292,7 @@ static void out_event(struct hk_conn *c, enum hk_http_event ev, uint32_t off, st
 			if (!r) {
 				end_span(c, c->writing, false, NULL, "pipeline_overflow");
 				c->writing = NULL;
-				c->ignored = true;
+				hk_conn_ignore(c);
 				break;
 			}
 			if (c->out.traceparent_count == 1 && c->writing && !c->writing->has_parent)
@@ -311,7 +311,7 @@ static void out_event(struct hk_conn *c, enum hk_http_event ev, uint32_t off, st
 				rt_span_discard(c->writing);
 				c->writing = NULL;
 			}
-			c->ignored = true;
+			hk_conn_ignore(c);
 			break;
 		default:
 			break;
@@ -354,7 +354,7 @@ static void out_event(struct hk_conn *c, enum hk_http_event ev, uint32_t off, st
 		}
 		break;
 	case HK_EV_NOT_HTTP:
-		c->ignored = true;
+		hk_conn_ignore(c);
 		break;
 	default:
 		break;
@@ -391,7 +391,7 @@ static size_t out_parse(struct hk_conn *c, const struct iovec *iov, int iovcnt, 
 			if (ev == HK_EV_NONE)
 				break;
 			out_event(c, ev, (uint32_t)(base + s), ends);
-			if (c->ignored)
+			if (hk_conn_ignored(c))
 				return base + s;
 		}
 		base += l;
@@ -455,6 +455,21 @@ static bool nonblocking(const struct hk_out_call *call)
 		return true;
 	fl = fcntl(call->fd, F_GETFL);
 	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* How many of the first r bytes of segs are the program's own. */
+static size_t app_bytes(const struct seg *segs, int ns, ssize_t r)
+{
+	size_t left = r > 0 ? (size_t)r : 0, n = 0;
+
+	for (int i = 0; i < ns && left; i++) {
+		size_t take = left < segs[i].len ? left : segs[i].len;
+
+		if (segs[i].kind == 0)
+			n += take;
+		left -= take;
+	}
+	return n;
 }
 
 static ssize_t send_segs(const struct hk_out_call *call, const struct seg *segs, int ns)
@@ -537,12 +552,12 @@ ssize_t hk_http_write(struct hk_conn *c, uint32_t gen, const struct hk_out_call 
 again:
 	if (!hk_conn_lock(c))
 		return hk_out_orig(call);
-	if (c->gen != gen || (c->ignored && !c->owed_len && !c->ninject)) {
+	if (c->gen != gen || (hk_conn_ignored(c) && !c->owed_len && !c->ninject)) {
 		hk_conn_unlock(c);
 		return hk_out_orig(call);
 	}
 	parsed_end = c->ahead > len ? c->ahead : len;
-	if (!c->ignored && len > c->ahead)
+	if (!hk_conn_ignored(c) && len > c->ahead)
 		parsed_end = out_parse(c, call->iov, call->iovcnt, c->ahead, len, &ends);
 	if (parsed_end < c->ahead)
 		parsed_end = c->ahead;
@@ -600,7 +615,7 @@ again:
 			 * nothing more, and send the program's call as it is. */
 			c->ninject = 0;
 			c->owed_len = c->owed_done = 0;
-			c->ignored = true;
+			hk_conn_ignore(c);
 			finish_ends(c, &ends);
 			hk_conn_unlock(c);
 			return hk_out_orig(call);
@@ -612,19 +627,22 @@ again:
 
 	r = send_segs(call, segs, ns);
 	err = errno;
+	/* Whatever happens to c meanwhile, the program is told its own
+	 * bytes only (r counts the inserted ones too). */
+	app_sent = app_bytes(segs, ns, r);
 
 	if (!hk_conn_lock(c)) {
 		/* Cannot account: stop watching rather than guess. */
 		__atomic_store_n(&c->ignored, true, __ATOMIC_RELEASE);
 		errno = err;
-		return r < 0 ? r : 0;
+		return r < 0 ? r : (ssize_t)app_sent;
 	}
 	if (c->gen != gen) {
+		/* The fd was closed (and the record reused) meanwhile. */
 		hk_conn_unlock(c);
 		errno = err;
-		return r;
+		return r < 0 ? r : (ssize_t)app_sent;
 	}
-	app_sent = 0;
 	if (r > 0) {
 		size_t left = (size_t)r;
 		bool done_inj[HK_INJECT_MAX] = { false };
@@ -633,12 +651,12 @@ again:
 		for (int i = 0; i < ns && left; i++) {
 			size_t take = left < segs[i].len ? left : segs[i].len;
 
-			if (segs[i].kind == 0) {
-				app_sent += take;
-			} else if (segs[i].kind == 1) {
+			if (segs[i].kind == 1) {
 				c->owed_done += (uint16_t)take;
 				if (c->owed_done >= c->owed_len)
 					c->owed_len = c->owed_done = 0;
+			} else if (segs[i].kind == 0) {
+				/* the program's: app_sent */
 			} else if (take == segs[i].len) {
 				done_inj[(int)segs[i].inj] = true;
 			} else {
@@ -696,7 +714,7 @@ static void in_event(struct hk_conn *c, enum hk_http_event ev)
 			server_request(c);
 			break;
 		case HK_EV_NOT_HTTP:
-			c->ignored = true;
+			hk_conn_ignore(c);
 			break;
 		default:
 			break;
@@ -717,7 +735,7 @@ static void in_event(struct hk_conn *c, enum hk_http_event ev)
 		}
 		break;
 	case HK_EV_NOT_HTTP:
-		c->ignored = true;
+		hk_conn_ignore(c);
 		while ((r = q_head(c))) {
 			end_span(c, r->sp, false, NULL, "invalid_response");
 			q_pop(c);
@@ -737,17 +755,17 @@ void hk_http_read(struct hk_conn *c, uint32_t gen, const struct iovec *iov, int 
 		__atomic_store_n(&c->ignored, true, __ATOMIC_RELEASE);
 		return;
 	}
-	if (c->gen != gen || c->ignored)
+	if (c->gen != gen || hk_conn_ignored(c))
 		goto out;
 	if (n > 0) {
 		size_t left = (size_t)n;
 
-		for (int i = 0; i < iovcnt && left && !c->ignored; i++) {
+		for (int i = 0; i < iovcnt && left && !hk_conn_ignored(c); i++) {
 			const uint8_t *p = iov[i].iov_base;
 			size_t l = iov[i].iov_len < left ? iov[i].iov_len : left;
 
 			left -= l;
-			while (!c->ignored) {
+			while (!hk_conn_ignored(c)) {
 				enum hk_http_event ev;
 				size_t k = hk_http_feed(&c->in, p, l, &ev);
 
@@ -791,16 +809,16 @@ void hk_http_sent_unseen(struct hk_conn *c, uint32_t gen, uint64_t n)
 	ends.n = 0;
 	if (!hk_conn_lock(c))
 		return;
-	if (c->gen != gen || c->ignored) {
+	if (c->gen != gen || hk_conn_ignored(c)) {
 		hk_conn_unlock(c);
 		return;
 	}
 	if (c->ahead || c->ninject || c->owed_len) {
 		/* Bytes of ours or the program's are still due before these:
 		 * the stream cannot be followed any more. */
-		c->ignored = true;
+		hk_conn_ignore(c);
 	}
-	while (n && !c->ignored) {
+	while (n && !hk_conn_ignored(c)) {
 		enum hk_http_event ev;
 		uint64_t k = hk_http_skip(&c->out, n, &ev);
 

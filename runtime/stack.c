@@ -154,12 +154,15 @@ static int (*find_object_fn)(void *pc, struct find_object *out);
 /*
  * Libraries the hooks intercept calls into, and what those run on: a
  * frame in one of them before the first application frame is the callee
- * side of the call that ended the span. Prefixes of the file name.
+ * side of the call that ended the span. Prefixes of the file name. The
+ * sanitizer runtimes (a program run with libasan preloaded) are there too:
+ * their interceptors stand between the program's call and the hook.
  */
 static const char *const lib_names[] = {
 	"libc.so", "libc-", "libpthread", "libdl.so", "libresolv", "libnss_", "ld-linux",
 	"ld-musl", "libpq.so", "libcurl", "libssl.so", "libcrypto.so", "libgnutls",
 	"libnghttp2", "libssh", "libgssapi", "libldap", "libgcc_s", "libunwind",
+	"libasan.so", "libtsan.so", "libclang_rt.",
 };
 
 enum rt_frame_kind rt_stack_obj_kind(const char *path)

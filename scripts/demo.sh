@@ -21,6 +21,8 @@
 #   DEMO_OUT=DIR     keep the work directory (traces.jsonl, logs, pids) in DIR
 #                    instead of a temporary one removed at the end
 #   DEMO_LIB=PATH    use this built library instead of running make
+#   DEMO_PRELOAD_FIRST=LIST  put LIST (colon-separated) before the library in
+#                    LD_PRELOAD (make check: the ASan runtime, which must be first)
 #   DEMO_DEPS=0      do not run scripts/deps.sh
 #   DEMO_TIMEOUT=S   the run (after install and build) is ended after S
 #                    seconds (default 120); everything is stopped all the same
@@ -114,7 +116,7 @@ NAMES=()
 # The environment of every program of the demo (plus OTEL_SERVICE_NAME):
 # spans to one file; a stack trace (code.stacktrace) on spans slower than
 # 200 ms and on spans that end in error.
-TRACED_ENV=(LD_PRELOAD="$LIB" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$TRACES"
+TRACED_ENV=(LD_PRELOAD="${DEMO_PRELOAD_FIRST:+$DEMO_PRELOAD_FIRST:}$LIB" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$TRACES"
 	OTELPRELOAD_STACK_THRESHOLD_MS=200 OTELPRELOAD_CODE_ATTRIBUTES=true)
 
 # traced NAME CMD...: CMD in the background under the library, service NAME.

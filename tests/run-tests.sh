@@ -16,7 +16,20 @@
 # (BUILD_DIR/test-out/<suite>, emptied first) exported. Its stdout lines
 # "ok - ..." / "not ok - ..." are the count; "ok - ... # SKIP reason" is a
 # skip. A script that exits non-zero without any "not ok", or times out,
-# counts one more failure.
+# counts one more failure. INTEG_TIMEOUT (seconds, default 180) changes the
+# time limit per script; INTEG_ONLY="curl pq" runs only test_curl.sh and
+# test_pq.sh.
+#
+# Sanitizer run (`make check`): PRELOAD_FIRST (exported to the scripts; see
+# tests/integration/lib.sh) is the colon list that goes before the library
+# (the ASan build) in every LD_PRELOAD: the ASan runtime first. Each script
+# then runs with ASAN_OPTIONS and UBSAN_OPTIONS whose log_path is
+# BUILD_DIR/test-out/san/<suite>/{asan,ubsan}, so a report is a file even
+# when the program's stderr is swallowed; every report file counts one more
+# failure (its head is printed), whatever the program under test did
+# afterwards. Files that appear after their suite ended (a straggling
+# process) are counted at the end. Leak detection is off for the programs
+# under test (python, nginx... leak at exit by design).
 #
 # The library is never preloaded here: unset LD_PRELOAD for everything
 # this runner starts (scripts preload it into their commands under test).
@@ -40,6 +53,10 @@ mkdir -p "$build"
 build=$(cd "$build" && pwd)
 outroot=$build/test-out
 mkdir -p "$outroot"
+
+integ_timeout=${INTEG_TIMEOUT:-180}
+san_root=$outroot/san
+declare -A san_seen=()
 
 passed=0
 failed=0
@@ -91,6 +108,35 @@ run_unit() {
 	failed=$((failed + f))
 }
 
+# san_env SUITE: the sanitizer options for SUITE's programs (sanitizer run
+# only): log files under $san_root/SUITE, emptied first.
+#   detect_leaks=0           programs under test leak at exit by design
+#   halt_on_error, abort_on_error
+#                            the first error ends the program (SIGABRT)
+#   verify_asan_link_order=0 scripts/otelpreload puts the library before
+#                            what LD_PRELOAD held (see lib.sh)
+san_env() {
+	local dir=$san_root/$1
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:verify_asan_link_order=0:log_path=$dir/asan"
+	export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$dir/ubsan"
+}
+
+# san_reports DIR: prints a "not ok" line and the head of every sanitizer
+# report file under DIR not seen before; sets SAN_NEW to their number.
+san_reports() {
+	local dir=$1 file
+	SAN_NEW=0
+	while IFS= read -r file; do
+		[ -n "$file" ] && [ -z "${san_seen[$file]:-}" ] || continue
+		san_seen[$file]=1
+		SAN_NEW=$((SAN_NEW + 1))
+		echo "not ok - sanitizer report $file"
+		head -n 40 "$file" | sed 's/^/#   /'
+	done < <(find "$dir" -type f \( -name 'asan.*' -o -name 'ubsan.*' \) 2>/dev/null | sort)
+}
+
 run_integration() {
 	local script=$1 suite out stdout_f stderr_f rc p f s notok extra
 	suite=$(basename "$script" .sh)
@@ -100,20 +146,30 @@ run_integration() {
 	stdout_f=$outroot/$suite.stdout
 	stderr_f=$outroot/$suite.stderr
 	echo "# integration/$suite"
-	LIB=$lib OUT=$out BUILD_DIR=$build timeout -k 10 180 bash "$script" \
-		2>"$stderr_f" </dev/null | tee "$stdout_f"
+	(
+		[ -n "${PRELOAD_FIRST:-}" ] && san_env "$suite"
+		LIB=$lib OUT=$out BUILD_DIR=$build exec timeout -k 10 "$integ_timeout" bash "$script" \
+			2>"$stderr_f" </dev/null
+	) | tee "$stdout_f"
 	rc=${PIPESTATUS[0]}
 	p=$(grep -E '^ok - ' "$stdout_f" | grep -cvE '# SKIP')
 	s=$(grep -E '^ok - ' "$stdout_f" | grep -cE '# SKIP')
 	notok=$(grep -cE '^not ok - ' "$stdout_f")
 	f=$notok
 	extra=""
+	if [ -n "${PRELOAD_FIRST:-}" ]; then
+		san_reports "$san_root/$suite"
+		if [ "$SAN_NEW" -gt 0 ]; then
+			f=$((f + SAN_NEW))
+			extra=" ($SAN_NEW sanitizer report(s): counted as failures)"
+		fi
+	fi
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		f=$((f + 1))
-		extra=" (timed out after 180 s: counted as 1 more failure)"
+		extra="$extra (timed out after $integ_timeout s: counted as 1 more failure)"
 	elif [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
 		f=$((f + 1))
-		extra=" (exit status $rc without a \"not ok\": counted as 1 failure)"
+		extra="$extra (exit status $rc without a \"not ok\": counted as 1 failure)"
 	fi
 	if [ "$f" -gt 0 ] && [ -s "$stderr_f" ]; then
 		echo "# last lines of $suite's stderr ($stderr_f):"
@@ -139,8 +195,19 @@ if [ "$unit_only" -eq 0 ]; then
 		echo "integration: no tests/integration/test_*.sh"
 	else
 		for script in "${scripts[@]}"; do
+			if [ -n "${INTEG_ONLY:-}" ]; then
+				case " $INTEG_ONLY " in *" $(basename "$script" .sh | sed 's/^test_//') "*) ;; *) continue ;; esac
+			fi
 			run_integration "$script"
 		done
+	fi
+	if [ -n "${PRELOAD_FIRST:-}" ]; then
+		# reports of processes that outlived their suite
+		san_reports "$san_root"
+		if [ "$SAN_NEW" -gt 0 ]; then
+			echo "integration: $SAN_NEW late sanitizer report(s): counted as failures"
+			failed=$((failed + SAN_NEW))
+		fi
 	fi
 fi
 

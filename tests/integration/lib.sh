@@ -4,7 +4,10 @@
 # lib.sh - shared helpers for the integration tests (sourced, never run).
 #
 # Environment in: LIB (absolute path of libotelpreload.so), OUT (a directory
-# of this suite's own; tests/run-tests.sh gives build/test-out/<suite>).
+# of this suite's own; tests/run-tests.sh gives build/test-out/<suite>);
+# PRELOAD_FIRST (optional, `make check`): a colon list of objects that go
+# before the library in every LD_PRELOAD (the ASan runtime, which must be
+# first). LIB stays the library's file path either way.
 #
 # What a test gets:
 #   ok DESC / not_ok DESC [DETAIL...] / skip DESC REASON   TAP-like lines
@@ -21,9 +24,12 @@
 #   count_verdicts CMD...       run a checker that prints ok/not ok lines;
 #                               count them as this script's
 #   finish                      exit status: 1 when any not ok was printed
+#   PRELOAD                     the LD_PRELOAD value for a command under test
+#   WRAPPER_ENV                 a prefix for commands that start
+#                               scripts/otelpreload (empty unless PRELOAD_FIRST)
 #
 # The library is never in this shell's LD_PRELOAD: a test preloads it into
-# the one command under test, e.g.  env LD_PRELOAD="$LIB" getent ahosts x
+# the one command under test, e.g.  env LD_PRELOAD="$PRELOAD" getent ahosts x
 #
 # Every OTEL_* / OTELPRELOAD_* / TRACEPARENT variable inherited from the
 # caller is unset here, so a developer's shell cannot change the results.
@@ -44,6 +50,16 @@ unset _v
 case $LIB in /*) ;; *) LIB=$(pwd)/$LIB ;; esac
 mkdir -p "$OUT"
 export LIB OUT
+
+# Under `make check` the library is the ASan build: PRELOAD_FIRST (the ASan
+# runtime) comes first in LD_PRELOAD. scripts/otelpreload puts the library
+# first and keeps what LD_PRELOAD held after it, so a test starting the
+# wrapper gives it PRELOAD_FIRST in LD_PRELOAD (the runner sets
+# verify_asan_link_order=0 for that order).
+PRELOAD=${PRELOAD_FIRST:+$PRELOAD_FIRST:}$LIB
+WRAPPER_ENV=()
+[ -n "${PRELOAD_FIRST:-}" ] && WRAPPER_ENV=(env LD_PRELOAD="$PRELOAD_FIRST")
+export PRELOAD
 
 # The real python3 executable: a pyenv/virtualenv shim is a shell script,
 # and the library must be preloaded into python itself, not into a chain of
@@ -225,7 +241,7 @@ traced() {
 	done
 	[ $# -gt 0 ] && shift
 	t0=$(now_ms)
-	env LD_PRELOAD="$LIB" "${envs[@]}" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
+	env LD_PRELOAD="$PRELOAD" "${envs[@]}" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
 	RC=$?
 	ELAPSED_MS=$(($(now_ms) - t0))
 }

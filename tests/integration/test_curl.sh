@@ -551,7 +551,7 @@ t6() {
 	BP=$SRV_PORT
 	F=$OUT/t6.jsonl
 	rm -f "$F" "$pf"
-	env LD_PRELOAD="$LIB" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$F" OTEL_SERVICE_NAME=pyfront \
+	env LD_PRELOAD="$PRELOAD" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$F" OTEL_SERVICE_NAME=pyfront \
 		OTEL_BSP_SCHEDULE_DELAY=100 "$SYS_PY" "$PROGS/curl_pycurl_server.py" "$pf" "$BP" >"$OUT/t6-front.out" 2>"$OUT/t6-front.err" &
 	pid=$!
 	track_pid "$pid"

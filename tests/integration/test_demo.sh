@@ -62,7 +62,7 @@ fi
 
 # 1. the demo, as make demo runs it
 t0=$(now_ms)
-DEMO_OUT=$DEMO DEMO_LIB=$LIB DEMO_DEPS=0 DEMO_TIMEOUT=90 \
+DEMO_OUT=$DEMO DEMO_LIB=$LIB DEMO_PRELOAD_FIRST=${PRELOAD_FIRST:-} DEMO_DEPS=0 DEMO_TIMEOUT=90 \
 	bash "$ROOT/scripts/demo.sh" >"$OUT/demo.out" 2>"$OUT/demo.err"
 rc=$?
 ms=$(($(now_ms) - t0))

@@ -9,7 +9,7 @@
 
 PROGS=$INTEG_DIR/progs
 rm -f "$OUT/spawn.port" "$OUT/spawn.jsonl"
-env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=spawner OTEL_TRACES_EXPORTER=file \
+env LD_PRELOAD="$PRELOAD" OTEL_SERVICE_NAME=spawner OTEL_TRACES_EXPORTER=file \
 	OTELPRELOAD_FILE="$OUT/spawn.jsonl" "$PY" "$PROGS/spawn_server.py" "$OUT/spawn.port" \
 	2>"$OUT/spawn.err" &
 SRV=$!

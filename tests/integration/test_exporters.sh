@@ -69,7 +69,7 @@ expect_count "exec: the new image's span is there too" 1 "$OUT/exec.jsonl" \
 if start_receiver race --responses 500; then
 	bad=0
 	for _ in $(seq 1 150); do
-		env LD_PRELOAD="$LIB" OTELPRELOAD_EXIT_TIMEOUT_MS=1000 \
+		env LD_PRELOAD="$PRELOAD" OTELPRELOAD_EXIT_TIMEOUT_MS=1000 \
 			OTEL_EXPORTER_OTLP_ENDPOINT="$RECEIVER_URL" getent ahosts localhost \
 			>/dev/null 2>&1 || bad=$((bad + 1))
 	done

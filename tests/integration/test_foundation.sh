@@ -652,7 +652,7 @@ print("done")
 '
 t12_pids=()
 for ((i = 1; i <= NPROC; i++)); do
-	env LD_PRELOAD="$LIB" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$F" \
+	env LD_PRELOAD="$PRELOAD" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$F" \
 		OTEL_BSP_SCHEDULE_DELAY=5 OTEL_BSP_MAX_EXPORT_BATCH_SIZE=3 \
 		"$PY" -c "$LOOKUP_PY" "$GO" "$NLOOK" >"$OUT/t12-$i.out" 2>"$OUT/t12-$i.err" &
 	t12_pids+=($!)

@@ -71,7 +71,7 @@ spawn() {
 	portfile=$OUT/$name.port
 	rm -f "$portfile"
 	if [ "$mode" = traced ]; then
-		env LD_PRELOAD="$LIB" "${envs[@]}" "$@" --port-file "$portfile" \
+		env LD_PRELOAD="$PRELOAD" "${envs[@]}" "$@" --port-file "$portfile" \
 			>"$OUT/$name.out" 2>"$OUT/$name.err" &
 	else
 		env -u LD_PRELOAD "${envs[@]}" "$@" --port-file "$portfile" \

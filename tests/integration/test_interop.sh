@@ -80,7 +80,7 @@ port_of() {
 start_py() {
 	local name=$1 file=$2
 	rm -f "$OUT/$name.port" "$OUT/$name.headers"
-	env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME="$name" OTEL_TRACES_EXPORTER=file \
+	env LD_PRELOAD="$PRELOAD" OTEL_SERVICE_NAME="$name" OTEL_TRACES_EXPORTER=file \
 		OTELPRELOAD_FILE="$file" OTEL_BSP_SCHEDULE_DELAY=200 \
 		"$PY" "$INTEROP/py_server.py" "$OUT/$name.port" "$OUT/$name.headers" \
 		>"$OUT/$name.out" 2>"$OUT/$name.err" &
@@ -112,7 +112,7 @@ start_nginx() {
 	sed -e "s|@OUT@|$NGINX_DIR|g" -e "s|@PORT@|$NGINX_PORT|g" \
 		-e "s|@BACKEND_PORT@|$backend|g" -e "s|@USER_LINE@|$user_line|" \
 		"$INTEROP/nginx.conf.in" >"$NGINX_DIR/nginx.conf"
-	env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=nginx "$@" \
+	env LD_PRELOAD="$PRELOAD" OTEL_SERVICE_NAME=nginx "$@" \
 		"$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e stderr \
 		>"$NGINX_DIR/stdout" 2>"$NGINX_DIR/stderr" &
 	NGINX_PID=$!
@@ -336,7 +336,7 @@ t2() {
 t3() {
 	local F=$OUT/t3.jsonl pid port paths=() i out ports
 	rm -f "$F" "$OUT/t3.port"
-	env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=node-plain OTEL_TRACES_EXPORTER=file \
+	env LD_PRELOAD="$PRELOAD" OTEL_SERVICE_NAME=node-plain OTEL_TRACES_EXPORTER=file \
 		OTELPRELOAD_FILE="$F" OTEL_BSP_SCHEDULE_DELAY=200 \
 		node "$INTEROP/http_server.js" "$OUT/t3.port" >"$OUT/t3-node.out" 2>"$OUT/t3-node.err" &
 	pid=$!

@@ -235,7 +235,7 @@ else
 	f=$OUT/pq-http.jsonl
 	: >"$f"
 	rm -f "$OUT/pq-http.port"
-	env LD_PRELOAD="$LIB" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$f" \
+	env LD_PRELOAD="$PRELOAD" OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$f" \
 		OTEL_SERVICE_NAME=pq-http "$SYSPY" "$PROGS/pq_http_server.py" \
 		--port-file "$OUT/pq-http.port" --dsn "$PG_DSN_UNIX" \
 		>"$OUT/pq-http.out" 2>"$OUT/pq-http.err" &

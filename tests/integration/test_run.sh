@@ -19,10 +19,11 @@ mkdir -p "$TMPDIR" "$OUT/www"
 
 # run NAME ARGS...: `otelpreload run ARGS...`, stdout/stderr to
 # $OUT/NAME.out/.err; sets RC. SPANFILE: the file it named on stderr.
+# Every start of the wrapper goes through WRAPPER_ENV (lib.sh).
 run() {
 	local name=$1
 	shift
-	bash "$OP" run "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
+	"${WRAPPER_ENV[@]}" bash "$OP" run "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
 	RC=$?
 	SPANFILE=$(sed -n 's/^otelpreload: no collector configured: spans go to //p' "$OUT/$name.err")
 }
@@ -142,7 +143,7 @@ sig_case() {
 	rm -f "$OUT/sig.ready" "$OUT/sig.got"
 	env -u LD_PRELOAD "$PY" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execvp(sys.argv[1], sys.argv[1:])' bash "$OP" run -- "$PY" "$OUT/sig.py" "$OUT/sig.got" \
+os.execvp(sys.argv[1], sys.argv[1:])' "${WRAPPER_ENV[@]}" bash "$OP" run -- "$PY" "$OUT/sig.py" "$OUT/sig.got" \
 		"$OUT/sig.ready" "$URL/hello.txt" >"$OUT/sig-$sig.out" 2>"$OUT/sig-$sig.err" &
 	pid=$!
 	track_pid "$pid"
@@ -153,10 +154,11 @@ os.execvp(sys.argv[1], sys.argv[1:])' bash "$OP" run -- "$PY" "$OUT/sig.py" "$OU
 	cpid=$(cat "$OUT/sig.ready")
 	if [ "$sig" = TERM ]; then
 		# what runs where: the runner (this pid, exec'ed from the wrapper)
-		# has no LD_PRELOAD and no library mapped; CMD has both.
+		# has no LD_PRELOAD and no library mapped; CMD has both (under
+		# make check, the wrapper keeps PRELOAD_FIRST after the library).
 		if ! tr '\0' '\n' <"/proc/$pid/environ" | grep -q '^LD_PRELOAD=' &&
 			! grep -q libotelpreload "/proc/$pid/maps" &&
-			tr '\0' '\n' <"/proc/$cpid/environ" | grep -qxF "LD_PRELOAD=$LIB" &&
+			tr '\0' '\n' <"/proc/$cpid/environ" | grep -qxF "LD_PRELOAD=$LIB${PRELOAD_FIRST:+:$PRELOAD_FIRST}" &&
 			grep -q libotelpreload "/proc/$cpid/maps" &&
 			[ "$(ps -o ppid= -p "$cpid" | tr -d ' ')" = "$pid" ]; then
 			ok "run: the runner is not traced, CMD (its child) is"
@@ -232,7 +234,7 @@ print("exit", os.waitstatus_to_exitcode(status))
 PY
 for grp in same own; do
 	rm -f "$OUT/sig.ready" "$OUT/sig.got"
-	env -u LD_PRELOAD "$PY" "$OUT/drive_pty.py" "$OUT/sig.ready" bash "$OP" run -- "$PY" "$OUT/ctrlc_cmd.py" \
+	env -u LD_PRELOAD "$PY" "$OUT/drive_pty.py" "$OUT/sig.ready" "${WRAPPER_ENV[@]}" bash "$OP" run -- "$PY" "$OUT/ctrlc_cmd.py" \
 		"$OUT/sig.got" "$OUT/sig.ready" "$URL/hello.txt" "$grp" >"$OUT/tty-$grp.log" 2>&1
 	want=kernel desc="Ctrl-C reaches CMD once, from the terminal"
 	[ $grp = own ] && want=user desc="CMD in a process group of its own: Ctrl-C passed on"
@@ -249,7 +251,7 @@ done
 probe='import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)'
 "$PY" -c "$probe" >"$OUT/ign-direct.out" 2>&1 &
 wait $!
-bash "$OP" run -- "$PY" -c "$probe" >"$OUT/ign-run.out" 2>"$OUT/ign-run.err" &
+"${WRAPPER_ENV[@]}" bash "$OP" run -- "$PY" -c "$probe" >"$OUT/ign-run.out" 2>"$OUT/ign-run.err" &
 wait $!
 expect_eq "run: SIGINT ignored by the caller stays ignored for CMD (as without otelpreload)" \
 	"$(cat "$OUT/ign-direct.out")" "$(cat "$OUT/ign-run.out")" "$(cat "$OUT/ign-run.err")"
@@ -257,7 +259,7 @@ expect_eq "run: SIGINT ignored by the caller stays ignored for CMD (as without o
 # 4. a collector configured: exec, spans there, no file, no waterfall
 if start_receiver recv; then
 	before=$(find "$TMPDIR" -name 'otelpreload-*' | wc -l)
-	bash "$OP" run --endpoint "$RECEIVER_URL" -- sh -c "echo \$\$; curl -s -o /dev/null $URL/hello.txt" \
+	"${WRAPPER_ENV[@]}" bash "$OP" run --endpoint "$RECEIVER_URL" -- sh -c "echo \$\$; curl -s -o /dev/null $URL/hello.txt" \
 		>"$OUT/ep.out" 2>"$OUT/ep.err" &
 	pid=$!
 	wait "$pid"
@@ -276,7 +278,7 @@ if start_receiver recv; then
 	else
 		not_ok "run --endpoint: the CLIENT span reached the collector" "$(cat "$RECEIVER_DIR"/*.json 2>/dev/null | head -c 600)"
 	fi
-	OTEL_EXPORTER_OTLP_ENDPOINT=$RECEIVER_URL bash "$OP" run -- sh -c 'echo $$' >"$OUT/ep2.out" 2>"$OUT/ep2.err" &
+	OTEL_EXPORTER_OTLP_ENDPOINT=$RECEIVER_URL "${WRAPPER_ENV[@]}" bash "$OP" run -- sh -c 'echo $$' >"$OUT/ep2.out" 2>"$OUT/ep2.err" &
 	pid=$!
 	wait "$pid"
 	if [ "$(cat "$OUT/ep2.out")" = "$pid" ] && ! grep -q 'no collector' "$OUT/ep2.err"; then

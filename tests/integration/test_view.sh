@@ -94,7 +94,7 @@ expect_eq "a file without spans: 'no spans'" "no spans" "$out" "$(cat "$OUT/view
 REAL=$OUT/real.jsonl
 rm -f "$REAL"
 port=$(free_port)
-env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=srv OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$REAL" \
+env LD_PRELOAD="$PRELOAD" OTEL_SERVICE_NAME=srv OTEL_TRACES_EXPORTER=file OTELPRELOAD_FILE="$REAL" \
 	OTEL_BSP_SCHEDULE_DELAY=100 "$PY" -m http.server "$port" --bind 127.0.0.1 --directory "$FX" \
 	>"$OUT/srv.out" 2>&1 &
 SRV=$!
@@ -119,7 +119,7 @@ rm -f "$CHAIN" "$OUT"/back.port "$OUT"/front.port
 svc() { # NAME ROLE [args]
 	local name=$1 role=$2
 	shift 2
-	env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME="$name" OTEL_TRACES_EXPORTER=file \
+	env LD_PRELOAD="$PRELOAD" OTEL_SERVICE_NAME="$name" OTEL_TRACES_EXPORTER=file \
 		OTELPRELOAD_FILE="$CHAIN" "$PY" "$PROGS/chain_server.py" --role "$role" \
 		--port-file "$OUT/$name.port" "$@" 2>"$OUT/$name.err" &
 }
@@ -230,7 +230,7 @@ if make --no-print-directory -C "$ROOT" -o "$LIB" install BUILD="$(dirname "$LIB
 		not_ok "installed: otelpreload view" "$(cat "$OUT/inst-view.err")" "$(diff "$FX/r300.txt" "$OUT/inst-view.txt" | head)"
 	fi
 	mkdir -p "$OUT/inst-tmp"
-	(cd / && env -u OTELPRELOAD_LIB TMPDIR="$OUT/inst-tmp" "$INST/usr/bin/otelpreload" run -- \
+	(cd / && "${WRAPPER_ENV[@]}" env -u OTELPRELOAD_LIB TMPDIR="$OUT/inst-tmp" "$INST/usr/bin/otelpreload" run -- \
 		sh -c 'getent ahosts localhost >/dev/null; exit 4' >"$OUT/inst-run.out" 2>"$OUT/inst-run.err")
 	rc=$?
 	if [ $rc -eq 4 ] && grep -q 'getaddrinfo\|localhost' "$OUT/inst-run.err" &&

@@ -39,6 +39,9 @@ Test(stack, object_kinds)
 		{ "/usr/lib/x86_64-linux-gnu/libcrypto.so.3", RT_FRAME_LIB },
 		{ "libpthread.so.0", RT_FRAME_LIB },			/* no directory */
 		{ "/lib/x86_64-linux-gnu/libnss_dns.so.2", RT_FRAME_LIB },
+		{ "/usr/lib/gcc/x86_64-linux-gnu/12/libasan.so", RT_FRAME_LIB },	/* its */
+		{ "/usr/lib/llvm-16/lib/clang/16/lib/linux/libclang_rt.asan-x86_64.so",
+		  RT_FRAME_LIB },					/* interceptors */
 		{ "/usr/lib/python3.11/lib-dynload/_socket.cpython-311-x86_64-linux-gnu.so",
 		  RT_FRAME_APP },					/* the interpreter's */
 		{ "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", RT_FRAME_APP },
