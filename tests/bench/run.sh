@@ -25,9 +25,16 @@ echo
 rss() {
 	local pid kb
 	env "$@" sleep 2 & pid=$!
+	kb=
+	# Read it once sleep itself runs (env, preloaded too, comes first) and
+	# has settled: the library mapped when it is preloaded.
 	for _ in $(seq 1 50); do
-		kb=$(awk '/VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || true)
-		grep -q libotelpreload /proc/$pid/maps 2>/dev/null || [ "$#" -eq 0 ] && [ -n "$kb" ] && break
+		if [ "$(cat /proc/$pid/comm 2>/dev/null)" = sleep ] &&
+			{ [ "$#" -eq 0 ] || grep -q libotelpreload /proc/$pid/maps 2>/dev/null; }; then
+			sleep 0.2
+			kb=$(awk '/VmRSS/ {print $2}' /proc/$pid/status 2>/dev/null || true)
+			break
+		fi
 		sleep 0.02
 	done
 	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
