@@ -187,6 +187,7 @@ done
 
 if [ "$unit_only" -eq 0 ]; then
 	lib=$build/libotelpreload.so
+	rm -rf "$san_root"	# reports of an earlier run are not this run's
 	scripts=("$root"/tests/integration/test_*.sh)
 	if [ ! -f "$lib" ]; then
 		echo "integration: $lib is not built: counted as 1 failure"

@@ -113,7 +113,7 @@ run_server() {
 	pf=$OUT/$name.port
 	rm -f "$pf"
 	LOAD="" SERVED="" SRV_RC="" EXIT_ELAPSED=""
-	env LD_PRELOAD="$LIB" "${SERVER_ENV[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$ep" "$@" \
+	env LD_PRELOAD="$PRELOAD" "${SERVER_ENV[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="$ep" "$@" \
 		"$BIN/fault_server" "$pf" >"$OUT/$name.out" 2>"$OUT/$name.err" &
 	pid=$!
 	track_pid "$pid"

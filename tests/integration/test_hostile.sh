@@ -154,7 +154,7 @@ hcheck sig "$OUT/t2.jsonl" "$REQS" $((1 + 2 * (REQS / 2 / 10)))
 
 FRONTS=2000
 rm -f "$OUT/t3.jsonl" "$OUT/t3.port"
-env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=pool OTEL_TRACES_EXPORTER=file \
+env LD_PRELOAD="$PRELOAD" OTEL_SERVICE_NAME=pool OTEL_TRACES_EXPORTER=file \
 	OTELPRELOAD_FILE="$OUT/t3.jsonl" OTEL_BSP_MAX_QUEUE_SIZE=32768 \
 	"$BIN/pool_server" "$OUT/t3.port" 200 >"$OUT/t3.out" 2>"$OUT/t3.err" &
 pid=$!
@@ -189,7 +189,7 @@ CH=$OUT/t4
 rm -rf "$CH" "$OUT/t4.jsonl"
 mkdir -p "$CH"
 TRACE=4bf92f3577b34da6a3ce929d0e0e4736
-env LD_PRELOAD="$LIB" OTEL_SERVICE_NAME=chain OTEL_TRACES_EXPORTER=file \
+env LD_PRELOAD="$PRELOAD" OTEL_SERVICE_NAME=chain OTEL_TRACES_EXPORTER=file \
 	OTELPRELOAD_FILE="$OUT/t4.jsonl" \
 	timeout 60 "$BIN/chain" serve "$CH/port" "$BACKEND" "$CH" >"$OUT/t4.out" 2>"$OUT/t4.err" &
 pid=$!
